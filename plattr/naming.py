@@ -1,0 +1,119 @@
+"""Every name Plattr derives, in one place, used by the renderer and the controller alike.
+
+A `Target` is an app in one environment: `production`, `staging`, `uat`, or a preview
+`pr-<n>`. From it come the namespace, host, Postgres schema and roles, Secret names, bucket
+names, IAM role and Keycloak realm. Names over their limit are cut and given a stable hash
+suffix, so the same input always gives the same, valid, name.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final, Literal, NamedTuple
+
+PREVIEW_PREFIX: Final = "pr-"
+PREVIEW_NAMESPACE_PREFIX: Final = "preview-"
+PREVIEW_HOST_ZONE: Final = "preview"
+PRODUCTION: Final = "production"
+
+DNS_LABEL_MAX: Final = 63
+POSTGRES_IDENTIFIER_MAX: Final = 63
+ANON_SUFFIX: Final = "_anon"
+S3_BUCKET_MAX: Final = 63
+IAM_ROLE_MAX: Final = 64
+IAM_ROLE_PREFIX: Final = "plattr-"
+HASH_LENGTH: Final = 8
+
+SecretKind = Literal["db", "storage", "auth", "tls"]
+
+_NOT_SQL: Final = re.compile(r"[^a-z0-9_]")
+_NOT_BUCKET: Final = re.compile(r"[^a-z0-9-]")
+
+
+def shorten(name: str, limit: int, separator: str = "-") -> str:
+    """`name` if it fits in `limit` characters, else a prefix plus a stable hash of it."""
+    if len(name) <= limit:
+        return name
+    import hashlib  # only long names pay for it; the render hot path rarely does
+
+    digest = hashlib.sha256(name.encode()).hexdigest()[:HASH_LENGTH]
+    head = name[: limit - HASH_LENGTH - len(separator)].rstrip("-_.")
+    return f"{head}{separator}{digest}"
+
+
+class Target(NamedTuple):
+    """One app in one environment (`production`, `staging`, `uat` or `pr-<n>`)."""
+
+    app: str
+    env: str
+
+    @classmethod
+    def preview(cls, app: str, pull_request: int) -> Target:
+        return cls(app, f"{PREVIEW_PREFIX}{pull_request}")
+
+    @property
+    def is_preview(self) -> bool:
+        return self.env.startswith(PREVIEW_PREFIX)
+
+    @property
+    def instance(self) -> str:
+        """Name of the workload objects: the app, or `<app>-pr-<n>` for a preview."""
+        if self.is_preview:
+            return shorten(f"{self.app}-{self.env}", DNS_LABEL_MAX)
+        return self.app
+
+    @property
+    def namespace(self) -> str:
+        if self.is_preview:
+            return shorten(f"{PREVIEW_NAMESPACE_PREFIX}{self.app}-{self.env}", DNS_LABEL_MAX)
+        return self.env
+
+    def host(self, base_domain: str) -> str:
+        if self.is_preview:
+            return f"{self.instance}.{PREVIEW_HOST_ZONE}.{base_domain}"
+        if self.env == PRODUCTION:
+            return f"{self.app}.{base_domain}"
+        return f"{self.app}.{self.env}.{base_domain}"
+
+    def secret_name(self, kind: SecretKind) -> str:
+        return shorten(f"{self.instance}-{kind}", DNS_LABEL_MAX)
+
+    # --- Postgres ---------------------------------------------------------------------
+
+    @property
+    def schema(self) -> str:
+        """Schema and login role: `<app>_<env>`, short enough to take the `_anon` suffix."""
+        raw = _NOT_SQL.sub("_", f"{self.app}_{self.env}".lower())
+        return shorten(raw, POSTGRES_IDENTIFIER_MAX - len(ANON_SUFFIX), "_")
+
+    @property
+    def login_role(self) -> str:
+        return self.schema
+
+    @property
+    def anon_role(self) -> str:
+        return f"{self.schema}{ANON_SUFFIX}"
+
+    # --- S3 and IAM -------------------------------------------------------------------
+
+    def bucket(self, prefix: str, logical_name: str) -> str:
+        """A globally unique, S3-legal name for one of the app's buckets."""
+        raw = _NOT_BUCKET.sub("-", f"{prefix}-{self.app}-{self.env}-{logical_name}".lower())
+        return shorten(raw, S3_BUCKET_MAX)
+
+    @property
+    def iam_role_name(self) -> str:
+        return shorten(f"{IAM_ROLE_PREFIX}{self.app}-{self.env}", IAM_ROLE_MAX)
+
+    def iam_role_arn(self, account_id: str) -> str:
+        return f"arn:aws:iam::{account_id}:role/{self.iam_role_name}"
+
+    # --- Keycloak ---------------------------------------------------------------------
+
+    @property
+    def realm(self) -> str:
+        return shorten(f"{self.app}-{self.env}", DNS_LABEL_MAX)
+
+    @property
+    def client_id(self) -> str:
+        return self.instance
