@@ -7,6 +7,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEMPLATE_APPS := gitops-repo-template/apps
+# The template's example platform settings (in Argo CD they come from the plugin's env).
+DEMO_FLAGS := --base-domain apps.example.com --aws-account-id 123456789012
 
 .PHONY: help setup demo test unit lint bench crds golden
 
@@ -22,7 +24,7 @@ $(STAMP): pyproject.toml
 setup: $(STAMP) ## create .venv and install plattr with every extra
 
 demo: $(STAMP) ## render the gitops-repo-template apps to stdout
-	$(BIN)/plattr render $(TEMPLATE_APPS)
+	@$(BIN)/plattr render $(TEMPLATE_APPS) $(DEMO_FLAGS)
 
 unit: $(STAMP) ## unit and contract tests only (no services)
 	$(BIN)/pytest tests/unit tests/contract
@@ -40,7 +42,7 @@ crds: $(STAMP) ## regenerate the CRD files from the models
 	$(BIN)/plattr crds --split charts/plattr/crds
 
 golden: $(STAMP) ## regenerate the golden renders of the template apps
-	$(BIN)/python -m tests.golden_update
+	$(BIN)/python tests/golden.py --update
 
 bench: $(STAMP) ## benchmarks: figures and ratios against in-run baselines
 	$(BIN)/python -m benchmarks

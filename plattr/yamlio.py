@@ -12,14 +12,24 @@ from typing import Any, Final
 import yaml
 
 try:
-    from yaml import CSafeDumper as _Dumper
+    from yaml import CSafeDumper as _SafeDumper
     from yaml import CSafeLoader as _Loader
 except ImportError:  # pragma: no cover - PyYAML wheels ship libyaml
-    from yaml import SafeDumper as _Dumper  # type: ignore[assignment]
+    from yaml import SafeDumper as _SafeDumper  # type: ignore[assignment]
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+
+class _Dumper(_SafeDumper):
+    """Writes shared sub-objects out in full: manifests carry no `&anchor`/`*alias`."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
 
 MAX_DOCUMENT_BYTES: Final = 1 << 20
 """Specs are small; a megabyte is already absurd, and bounds what a hostile file costs."""
+MAX_NODES: Final = 100_000
+"""Nodes a document may expand to once aliases are followed (stops "billion laughs")."""
+MAX_DEPTH: Final = 64
 
 
 class YamlError(ValueError):
@@ -27,17 +37,47 @@ class YamlError(ValueError):
 
 
 def load_all(text: str, source: str = "<stdin>") -> list[Any]:
-    """Every document of a YAML stream (empty documents skipped)."""
+    """Every document of a YAML stream, empty ones as `None` (indexes match `line_of`)."""
     if len(text) > MAX_DOCUMENT_BYTES:
         raise YamlError(f"{source}: larger than {MAX_DOCUMENT_BYTES} bytes; is it a spec?")
     try:
-        return [doc for doc in yaml.load_all(text, Loader=_Loader) if doc is not None]
+        documents = list(yaml.load_all(text, Loader=_Loader))
+    except RecursionError:
+        raise YamlError(f"{source}: nested too deeply to be a spec") from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
         where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
         raise YamlError(f"{where}: not valid YAML: {error.problem}") from None
     except yaml.YAMLError as error:
         raise YamlError(f"{source}: not valid YAML: {error}") from None
+    for index, document in enumerate(documents):
+        _check_size(document, source, index)
+    return documents
+
+
+def _check_size(document: Any, source: str, index: int) -> None:
+    """Reject documents that expand beyond `MAX_NODES` or nest beyond `MAX_DEPTH`."""
+    sizes: dict[int, int] = {}
+
+    def size(node: Any, depth: int) -> int:
+        if depth > MAX_DEPTH:
+            raise YamlError(f"{source}: document {index + 1} nests deeper than {MAX_DEPTH}")
+        if not isinstance(node, (dict, list)):
+            return 1
+        known = sizes.get(id(node))
+        if known is not None:
+            return known
+        children = node.values() if isinstance(node, dict) else node
+        total = 1 + sum(size(child, depth + 1) for child in children)
+        if total > MAX_NODES:
+            raise YamlError(
+                f"{source}: document {index + 1} expands to more than {MAX_NODES} nodes "
+                "(YAML aliases?); write it out plainly"
+            )
+        sizes[id(node)] = total
+        return total
+
+    size(document, 0)
 
 
 def dump_all(documents: Iterable[Any]) -> str:
@@ -59,10 +99,10 @@ def line_of(text: str, document_index: int, path: Iterable[str | int]) -> int | 
     Used on the error path only: composing keeps positions, which loading throws away.
     """
     try:
-        nodes = [n for n in yaml.compose_all(text, Loader=_Loader) if n is not None]
+        nodes = list(yaml.compose_all(text, Loader=_Loader))
     except yaml.YAMLError:
         return None
-    if document_index >= len(nodes):
+    if document_index >= len(nodes) or nodes[document_index] is None:
         return None
     node: yaml.Node = nodes[document_index]
     line = node.start_mark.line + 1

@@ -1,0 +1,139 @@
+"""Kustomize post-processing: the rendered manifests become a base the user's
+`kustomization.yaml` patches.
+
+The app directory is copied into a private temporary directory (regular files only: a
+symlink, or a path that leaves the directory, is refused), the rendered stream is added
+to the copy's `resources`, and kustomize builds it with load restrictions on. We never pass
+the flags that enable exec/KRM plugins or Helm, and we refuse remote resources, so nothing
+but files of the app directory is read and nothing is executed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any, Final
+
+from plattr.yamlio import YamlError, dump_all, load_all
+from renderer.sources import KUSTOMIZATION_FILES
+
+RENDERED_FILE: Final = "plattr-rendered.yaml"
+TIMEOUT_SECONDS: Final = 60
+MAX_FILES: Final = 500
+REFERENCE_FIELDS: Final = ("resources", "components", "patchesStrategicMerge", "crds")
+FORBIDDEN_FIELDS: Final = ("helmCharts", "helmGlobals", "helmChartInflationGenerator")
+
+
+class KustomizeError(RuntimeError):
+    """The kustomization was refused, or kustomize failed (its own message included)."""
+
+
+def find_kustomization(directory: Path) -> Path | None:
+    for name in KUSTOMIZATION_FILES:
+        candidate = directory / name
+        if candidate.is_file() and not candidate.is_symlink():
+            return candidate
+    return None
+
+
+def kustomize_command() -> list[str]:
+    """`kustomize build` where installed, else kubectl's built-in kustomize."""
+    if shutil.which("kustomize"):
+        return ["kustomize", "build", "--load-restrictor", "LoadRestrictionsRootOnly"]
+    if shutil.which("kubectl"):
+        return ["kubectl", "kustomize", "--load-restrictor", "LoadRestrictionsRootOnly"]
+    raise KustomizeError(
+        "this app has a kustomization.yaml but neither kustomize nor kubectl is on PATH; "
+        "install one of them in the plugin image"
+    )
+
+
+def post_process(directory: Path, manifests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`manifests` patched by the kustomization in `directory`."""
+    kustomization_path = find_kustomization(directory)
+    if kustomization_path is None:
+        return manifests
+    command = kustomize_command()
+    with tempfile.TemporaryDirectory(prefix="plattr-kustomize-") as scratch:
+        work = Path(scratch) / "app"
+        _copy_app_dir(directory.resolve(), work)
+        kustomization = _checked_kustomization(kustomization_path)
+        kustomization["resources"] = [RENDERED_FILE, *kustomization.get("resources", [])]
+        (work / RENDERED_FILE).write_text(dump_all(manifests), encoding="utf-8")
+        (work / kustomization_path.name).write_text(dump_all([kustomization]), "utf-8")
+        try:
+            result = subprocess.run(
+                [*command, str(work)],
+                capture_output=True,
+                text=True,
+                timeout=TIMEOUT_SECONDS,
+                check=False,
+                env={"PATH": os.environ.get("PATH", ""), "HOME": scratch},
+                cwd=scratch,
+            )
+        except subprocess.TimeoutExpired:
+            raise KustomizeError(f"kustomize took longer than {TIMEOUT_SECONDS}s") from None
+    if result.returncode != 0:
+        message = result.stderr.strip().replace(str(work), directory.name)
+        raise KustomizeError(f"kustomize failed: {message}")
+    try:
+        return [doc for doc in load_all(result.stdout, "kustomize output") if doc is not None]
+    except YamlError as error:
+        raise KustomizeError(str(error)) from None
+
+
+def _checked_kustomization(path: Path) -> dict[str, Any]:
+    try:
+        documents = load_all(path.read_text(encoding="utf-8"), path.name)
+    except YamlError as error:
+        raise KustomizeError(str(error)) from None
+    if len(documents) != 1 or not isinstance(documents[0], dict):
+        raise KustomizeError(f"{path.name}: must hold exactly one mapping")
+    kustomization: dict[str, Any] = documents[0]
+    for field in FORBIDDEN_FIELDS:
+        if field in kustomization:
+            raise KustomizeError(
+                f"{path.name}: {field} is not allowed (Helm is off in Plattr's kustomize); "
+                "render the chart elsewhere or drop it"
+            )
+    for field in REFERENCE_FIELDS:
+        for entry in kustomization.get(field) or []:
+            _check_reference(path.name, field, entry)
+    return kustomization
+
+
+def _check_reference(file_name: str, field: str, entry: object) -> None:
+    if not isinstance(entry, str):
+        raise KustomizeError(f"{file_name}: {field} entries must be relative paths")
+    if "://" in entry or entry.startswith(("github.com/", "git@", "/")) or "?ref=" in entry:
+        raise KustomizeError(
+            f"{file_name}: {field} entry {entry!r} is remote or absolute; only files of the "
+            "app directory may be used"
+        )
+    if ".." in Path(entry).parts:
+        raise KustomizeError(
+            f"{file_name}: {field} entry {entry!r} leaves the app directory; move the file in"
+        )
+
+
+def _copy_app_dir(source: Path, destination: Path) -> None:
+    """Copy regular files and directories; refuse symlinks and oversized trees."""
+    count = 0
+    for root, dirs, files in os.walk(source, followlinks=False):
+        relative = Path(root).relative_to(source)
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        (destination / relative).mkdir(parents=True, exist_ok=True)
+        for name in [*files, *dirs]:
+            if (Path(root) / name).is_symlink():
+                raise KustomizeError(
+                    f"{relative / name} is a symlink; the plugin reads only regular files of "
+                    "the app directory"
+                )
+        for name in files:
+            count += 1
+            if count > MAX_FILES:
+                raise KustomizeError(f"the app directory holds more than {MAX_FILES} files")
+            shutil.copyfile(Path(root) / name, destination / relative / name)

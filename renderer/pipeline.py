@@ -1,0 +1,76 @@
+"""From paths on disk to the final manifest stream: read, validate, render, kustomize.
+
+Shared by `plattr render` and the Argo CD plugin, so both give the same output for the same
+app directory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from plattr.validation import FieldError
+from renderer.kustomize import post_process
+from renderer.plan import RenderOptions
+from renderer.render import render
+from renderer.sources import Problem, SpecErrors, decode_applications, read_specs
+
+Manifest = dict[str, Any]
+
+
+def render_paths(
+    paths: Iterable[Path], options: RenderOptions, *, recursive: bool = True
+) -> list[Manifest]:
+    """Render every spec under `paths`; each directory's own kustomization patches its apps."""
+    paths = list(paths)
+    documents = read_specs(paths, recursive=recursive)
+    if not documents:
+        shown = ", ".join(str(path) for path in paths)
+        raise SpecErrors(
+            [
+                Problem(
+                    shown,
+                    None,
+                    FieldError(
+                        "",
+                        "no Application found: expected a YAML document with "
+                        "apiVersion: platform.internal/v1alpha1 and kind: Application",
+                    ),
+                )
+            ]
+        )
+    applications = decode_applications(documents)
+    by_directory: dict[Path, list[Manifest]] = {}
+    for document, app in zip(documents, applications, strict=True):
+        by_directory.setdefault(Path(document.source).parent, []).extend(render(app, options))
+    manifests = [
+        manifest
+        for directory, rendered in by_directory.items()
+        for manifest in post_process(directory, rendered)
+    ]
+    _require_unique(manifests)
+    return manifests
+
+
+def _require_unique(manifests: list[Manifest]) -> None:
+    seen: set[tuple[str, str, str]] = set()
+    for manifest in manifests:
+        metadata = manifest.get("metadata") or {}
+        key = (manifest.get("kind", ""), metadata.get("namespace", ""), metadata.get("name", ""))
+        if key in seen:
+            kind, namespace, name = key
+            raise SpecErrors(
+                [
+                    Problem(
+                        f"{namespace}/{name}",
+                        None,
+                        FieldError(
+                            "metadata.name",
+                            f"two specs render the same {kind}; give each app a unique name "
+                            "per environment",
+                        ),
+                    )
+                ]
+            )
+        seen.add(key)

@@ -1,0 +1,164 @@
+"""Everything a render derives from one spec and the platform's options, resolved once.
+
+The manifest builders read a `Plan` and nothing else, so each stays a small pure function.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final, NamedTuple
+
+import msgspec
+
+from plattr import patterns
+from plattr.frameworks import DEFAULTS, FrameworkDefaults
+from plattr.models import Application, ApplicationSpec, Environment
+from plattr.naming import Target
+
+PART_OF: Final = "plattr"
+MANAGED_BY: Final = "plattr"
+ENVIRONMENT_LABEL: Final = "platform.internal/environment"
+PREVIEW_LABEL: Final = "platform.internal/preview"
+
+
+class RenderError(ValueError):
+    """A spec that validates but cannot be rendered with these options; says what to set."""
+
+
+DEFAULT_TTL: Final = "72h"
+
+
+class PreviewParams(NamedTuple):
+    pull_request: int
+    image_tag: str | None = None
+    head_sha: str | None = None
+    ttl: str = DEFAULT_TTL
+
+
+class RenderOptions(NamedTuple):
+    base_domain: str
+    aws_account_id: str | None = None
+    environment: Environment | None = None
+    preview: PreviewParams | None = None
+    ingress_namespace: str = "ingress-nginx"
+    ingress_class: str = "nginx"
+    cluster_issuer: str = "letsencrypt-prod"
+
+
+class Plan(NamedTuple):
+    app: Application
+    spec: ApplicationSpec
+    target: Target
+    options: RenderOptions
+    defaults: FrameworkDefaults
+    image: str
+    hosts: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return self.target.instance
+
+    @property
+    def namespace(self) -> str:
+        return self.target.namespace
+
+    @property
+    def port(self) -> int:
+        return self.spec.port or self.defaults.port
+
+    @property
+    def is_preview(self) -> bool:
+        return self.options.preview is not None
+
+    @property
+    def autoscaled(self) -> bool:
+        return not self.is_preview and self.spec.scaling.max > self.spec.scaling.min
+
+    @property
+    def replicas(self) -> int:
+        return 1 if self.is_preview else self.spec.scaling.min
+
+    @property
+    def url(self) -> str:
+        return f"https://{self.hosts[0]}"
+
+    @property
+    def selector(self) -> dict[str, str]:
+        return {
+            "app.kubernetes.io/name": self.app.metadata.name,
+            "app.kubernetes.io/instance": self.name,
+        }
+
+    @property
+    def labels(self) -> dict[str, str]:
+        labels = {
+            **self.spec.labels,
+            **self.selector,
+            "app.kubernetes.io/part-of": PART_OF,
+            "app.kubernetes.io/managed-by": MANAGED_BY,
+            ENVIRONMENT_LABEL: self.target.env,
+        }
+        if self.is_preview:
+            labels[PREVIEW_LABEL] = "true"
+        return labels
+
+    def metadata(self, name: str | None = None, **extra: object) -> dict[str, object]:
+        """Standard metadata for an object of this app (`name` defaults to the instance)."""
+        return {
+            "name": name or self.name,
+            "namespace": self.namespace,
+            "labels": self.labels,
+            **extra,
+        }
+
+
+def plan(app: Application, options: RenderOptions) -> Plan:
+    spec = app.spec
+    if options.environment is not None and options.environment != spec.environment:
+        spec = msgspec.structs.replace(spec, environment=options.environment)
+    preview = options.preview
+    if preview is None:
+        target = Target(app.metadata.name, spec.environment)
+        image = spec.image_ref
+    else:
+        _check_preview(preview)
+        target = Target.preview(app.metadata.name, preview.pull_request)
+        image = _preview_image(spec.image_ref, app.metadata.name, preview)
+    hosts = (target.host(options.base_domain),)
+    if preview is None:
+        hosts += tuple(host for host in spec.ingress.hosts if host not in hosts)
+    if spec.storage.enabled and not options.aws_account_id:
+        raise RenderError(
+            f"app {app.metadata.name!r} has storage, so its ServiceAccount needs the IAM role "
+            "ARN, which needs the AWS account id: set ARGOCD_ENV_AWS_ACCOUNT_ID on the Argo CD "
+            "Application (or AWS_ACCOUNT_ID / --aws-account-id for the CLI)"
+        )
+    return Plan(app, spec, target, options, DEFAULTS[spec.framework], image, hosts)
+
+
+def _check_preview(preview: PreviewParams) -> None:
+    checks = (
+        ("pull request number", str(preview.pull_request), r"[1-9][0-9]{0,8}"),
+        ("image tag", preview.image_tag, r"[\w][\w.-]{0,127}"),
+        ("head SHA", preview.head_sha, r"[0-9a-f]{7,40}"),
+        ("TTL", preview.ttl, patterns.TTL.strip("^$")),
+    )
+    for what, value, pattern in checks:
+        if value is not None and not re.fullmatch(pattern, value):
+            raise RenderError(f"preview {what} {value!r} is not valid: it must match {pattern}")
+
+
+def _preview_image(image_ref: str, app_name: str, preview: PreviewParams) -> str:
+    """The spec's image with the preview's tag: the given tag, else `<app>-<head sha>`."""
+    if preview.image_tag:
+        tag = preview.image_tag
+    elif preview.head_sha:
+        tag = f"{app_name}-{preview.head_sha}"
+    else:
+        return image_ref
+    repository = image_ref.split("@", 1)[0]
+    last_slash = repository.rfind("/")
+    colon = repository.rfind(":")
+    if colon > last_slash:
+        repository = repository[:colon]
+    return f"{repository}:{tag}"

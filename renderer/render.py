@@ -1,0 +1,32 @@
+"""One Application (and the platform's options) in, the list of manifests out. Pure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from plattr.models import Application
+from renderer import network, resources, scaling, workload
+from renderer.order import sort_for_apply
+from renderer.plan import RenderOptions, plan
+
+Manifest = dict[str, Any]
+
+
+def render(app: Application, options: RenderOptions) -> list[Manifest]:
+    """Every object the app needs, in apply order; a preview when `options.preview` is set."""
+    p = plan(app, options)
+    if p.is_preview:
+        head = [resources.preview_namespace(p), resources.preview_environment(p)]
+    else:
+        head = [resources.application(p)]
+    optional = (scaling.autoscaler(p), scaling.disruption_budget(p))
+    manifests = [
+        *head,
+        workload.service_account(p),
+        workload.deployment(p),
+        network.service(p),
+        *network.ingresses(p),
+        network.network_policy(p),
+        *(m for m in optional if m is not None),
+    ]
+    return sort_for_apply(manifests)

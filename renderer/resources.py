@@ -1,0 +1,73 @@
+"""The Plattr resources themselves, which Argo CD applies for the controller to see, and a
+preview's own Namespace."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import msgspec
+
+from plattr.models import API_VERSION
+from renderer.plan import Plan
+
+Manifest = dict[str, Any]
+
+POD_SECURITY_LABELS: Final = {
+    "pod-security.kubernetes.io/enforce": "restricted",
+    "pod-security.kubernetes.io/warn": "restricted",
+}
+
+
+def application(plan: Plan) -> Manifest:
+    """The Application as applied: canonical spec (defaults omitted), platform labels."""
+    source = plan.app.metadata
+    metadata: Manifest = {
+        "name": source.name,
+        "namespace": plan.namespace,
+        "labels": {**source.labels, **plan.labels},
+    }
+    if source.annotations:
+        metadata["annotations"] = dict(source.annotations)
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "Application",
+        "metadata": metadata,
+        "spec": _pruned(msgspec.to_builtins(plan.spec)),
+    }
+
+
+def preview_namespace(plan: Plan) -> Manifest:
+    labels = {**plan.labels, **POD_SECURITY_LABELS}
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": plan.namespace, "labels": labels}}
+
+
+def preview_environment(plan: Plan) -> Manifest:
+    preview = plan.options.preview
+    assert preview is not None  # only called for previews
+    spec = plan.spec
+    fields: Manifest = {
+        "application": plan.app.metadata.name,
+        "pullRequest": preview.pull_request,
+        "headSha": preview.head_sha,
+        "imageRef": plan.image,
+        "ttl": preview.ttl,
+        "database": msgspec.to_builtins(spec.database),
+        "storage": msgspec.to_builtins(spec.storage),
+        "auth": msgspec.to_builtins(spec.auth),
+    }
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "PreviewEnvironment",
+        "metadata": plan.metadata(),
+        "spec": _pruned(fields),
+    }
+
+
+def _pruned(value: Any) -> Any:
+    """Drop `None`s and the empty mappings that defaults leave, so output stays minimal."""
+    if isinstance(value, dict):
+        pruned = {k: _pruned(v) for k, v in value.items() if v is not None}
+        return {k: v for k, v in pruned.items() if v != {}}
+    if isinstance(value, list):
+        return [_pruned(item) for item in value]
+    return value

@@ -1,0 +1,218 @@
+"""The Deployment (app container, PostgREST sidecar) and its ServiceAccount."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from plattr import postgrest
+from plattr.models import EnvVar, Probe
+from renderer.plan import Plan
+
+Manifest = dict[str, Any]
+
+IRSA_ANNOTATION: Final = "eks.amazonaws.com/role-arn"
+TMP_VOLUME: Final = {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}
+TMP_MOUNT: Final = {"name": "tmp", "mountPath": "/tmp"}
+CONTAINER_SECURITY: Final = {
+    "allowPrivilegeEscalation": False,
+    "capabilities": {"drop": ["ALL"]},
+}
+STARTUP_BUDGET: Final = Probe(period_seconds=2, failure_threshold=60)
+"""Two minutes to start before liveness may restart the container."""
+POSTGREST_RESOURCES: Final = {
+    "requests": {"cpu": "25m", "memory": "32Mi"},
+    "limits": {"memory": "128Mi"},
+}
+
+
+def service_account(plan: Plan) -> Manifest:
+    annotations = {}
+    if plan.spec.storage.enabled and plan.options.aws_account_id:
+        annotations[IRSA_ANNOTATION] = plan.target.iam_role_arn(plan.options.aws_account_id)
+    metadata = plan.metadata(annotations=annotations) if annotations else plan.metadata()
+    return {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": metadata,
+        "automountServiceAccountToken": False,
+    }
+
+
+def deployment(plan: Plan) -> Manifest:
+    defaults = plan.defaults
+    containers = [_app_container(plan)]
+    if plan.spec.runs_postgrest:
+        containers.append(_postgrest_container(plan))
+    template_metadata: Manifest = {"labels": plan.labels}
+    if plan.spec.annotations:
+        template_metadata["annotations"] = dict(plan.spec.annotations)
+    spec: Manifest = {
+        "selector": {"matchLabels": plan.selector},
+        "revisionHistoryLimit": 5,
+        "strategy": {
+            "type": "RollingUpdate",
+            "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": 0},
+        },
+        "template": {
+            "metadata": template_metadata,
+            "spec": {
+                "serviceAccountName": plan.name,
+                "automountServiceAccountToken": False,
+                "enableServiceLinks": False,
+                "terminationGracePeriodSeconds": 30,
+                "securityContext": {
+                    "runAsNonRoot": True,
+                    "runAsUser": defaults.run_as_user,
+                    "runAsGroup": defaults.run_as_user,
+                    "fsGroup": defaults.run_as_user,
+                    "seccompProfile": {"type": "RuntimeDefault"},
+                },
+                "containers": containers,
+                "volumes": [TMP_VOLUME],
+            },
+        },
+    }
+    if not plan.autoscaled:
+        spec = {"replicas": plan.replicas, **spec}
+    extra = {"annotations": dict(plan.spec.annotations)} if plan.spec.annotations else {}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": plan.metadata(**extra),
+        "spec": spec,
+    }
+
+
+def _app_container(plan: Plan) -> Manifest:
+    spec = plan.spec
+    container: Manifest = {"name": "app", "image": plan.image}
+    if spec.command is not None:
+        container["command"] = list(spec.command)
+    if spec.args is not None:
+        container["args"] = list(spec.args)
+    container["ports"] = [{"name": "http", "containerPort": plan.port, "protocol": "TCP"}]
+    container["env"] = _env(plan)
+    env_from = _env_from(plan)
+    if env_from:
+        container["envFrom"] = env_from
+    container["resources"] = _resources(plan)
+    container.update(_probes(plan))
+    container["securityContext"] = {
+        **CONTAINER_SECURITY,
+        "readOnlyRootFilesystem": plan.defaults.read_only_root_fs,
+    }
+    container["volumeMounts"] = [TMP_MOUNT]
+    return container
+
+
+def _env(plan: Plan) -> list[Manifest]:
+    own = {var.name for var in plan.spec.env}
+    platform = {
+        "PLATTR_APP": plan.app.metadata.name,
+        "PLATTR_ENVIRONMENT": plan.target.env,
+        "PLATTR_URL": plan.url,
+        "PORT": str(plan.port),
+    }
+    env = [{"name": k, "value": v} for k, v in platform.items() if k not in own]
+    return env + [_env_var(var) for var in plan.spec.env]
+
+
+def _env_var(var: EnvVar) -> Manifest:
+    if var.value is not None:
+        return {"name": var.name, "value": var.value}
+    if var.secret_key_ref is not None:
+        ref, source = var.secret_key_ref, "secretKeyRef"
+    else:
+        assert var.config_map_key_ref is not None  # the model allows exactly one source
+        ref, source = var.config_map_key_ref, "configMapKeyRef"
+    return {"name": var.name, "valueFrom": {source: {"name": ref.name, "key": ref.key}}}
+
+
+def _env_from(plan: Plan) -> list[Manifest]:
+    """The controller's Secrets and ConfigMap, by reference: values never pass through here."""
+    spec, target = plan.spec, plan.target
+    sources: list[Manifest] = []
+    if spec.database.enabled:
+        sources.append({"secretRef": {"name": target.secret_name("db")}})
+    if spec.storage.enabled:
+        sources.append({"configMapRef": {"name": target.secret_name("storage")}})
+    if spec.auth.enabled:
+        sources.append({"secretRef": {"name": target.secret_name("auth")}})
+    return sources
+
+
+def _resources(plan: Plan) -> Manifest:
+    defaults, given = plan.defaults, plan.spec.resources
+    requests = {"cpu": defaults.cpu_request, "memory": defaults.memory_request}
+    limits = {"memory": defaults.memory_limit}
+    if given is not None:
+        for amounts, into in ((given.requests, requests), (given.limits, limits)):
+            if amounts is not None:
+                into.update({k: v for k, v in (("cpu", amounts.cpu), ("memory", amounts.memory)) if v})
+    return {"requests": requests, "limits": limits}
+
+
+def _probes(plan: Plan) -> Manifest:
+    defaults = plan.defaults
+    default = Probe(type=defaults.probe_type, path=defaults.probe_path)
+    given = plan.spec.probes
+    readiness = (given and given.readiness) or default
+    liveness = (given and given.liveness) or readiness
+    startup = (given and given.startup) or Probe(
+        type=liveness.type,
+        path=liveness.path,
+        period_seconds=STARTUP_BUDGET.period_seconds,
+        failure_threshold=STARTUP_BUDGET.failure_threshold,
+    )
+    return {
+        "readinessProbe": _probe(readiness, defaults.probe_path),
+        "livenessProbe": _probe(liveness, defaults.probe_path),
+        "startupProbe": _probe(startup, defaults.probe_path),
+    }
+
+
+def _probe(probe: Probe, default_path: str | None) -> Manifest:
+    if probe.type == "tcp":
+        action: Manifest = {"tcpSocket": {"port": "http"}}
+    else:
+        action = {"httpGet": {"path": probe.path or default_path or "/", "port": "http"}}
+    timing: Manifest = {
+        "periodSeconds": probe.period_seconds,
+        "failureThreshold": probe.failure_threshold,
+    }
+    if probe.initial_delay_seconds:
+        timing = {"initialDelaySeconds": probe.initial_delay_seconds, **timing}
+    return {**action, **timing}
+
+
+def _postgrest_container(plan: Plan) -> Manifest:
+    target = plan.target
+    admin = {"port": "postgrest-admin"}
+    return {
+        "name": "postgrest",
+        "image": postgrest.IMAGE,
+        "ports": [
+            {"name": "postgrest", "containerPort": postgrest.PORT, "protocol": "TCP"},
+            {"name": "postgrest-admin", "containerPort": postgrest.ADMIN_PORT, "protocol": "TCP"},
+        ],
+        "env": [
+            {
+                "name": "PGRST_DB_URI",
+                "valueFrom": {
+                    "secretKeyRef": {"name": target.secret_name("db"), "key": "DATABASE_URL"}
+                },
+            },
+            {"name": "PGRST_DB_SCHEMAS", "value": target.schema},
+            {"name": "PGRST_DB_ANON_ROLE", "value": target.anon_role},
+            {"name": "PGRST_SERVER_PORT", "value": str(postgrest.PORT)},
+            {"name": "PGRST_ADMIN_SERVER_PORT", "value": str(postgrest.ADMIN_PORT)},
+            {
+                "name": "PGRST_OPENAPI_SERVER_PROXY_URI",
+                "value": f"{plan.url}{postgrest.INGRESS_PATH}",
+            },
+        ],
+        "resources": POSTGREST_RESOURCES,
+        "readinessProbe": {"httpGet": {"path": "/ready", **admin}, "periodSeconds": 10},
+        "livenessProbe": {"httpGet": {"path": "/live", **admin}, "periodSeconds": 10},
+        "securityContext": {**CONTAINER_SECURITY, "readOnlyRootFilesystem": True},
+    }
