@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from plattr import postgrest
+from plattr import postgrest, secret_keys
 from plattr.models import EnvVar, Probe
 from renderer.plan import Plan
 
@@ -199,7 +199,10 @@ def _postgrest_container(plan: Plan) -> Manifest:
             {
                 "name": "PGRST_DB_URI",
                 "valueFrom": {
-                    "secretKeyRef": {"name": target.secret_name("db"), "key": "DATABASE_URL"}
+                    "secretKeyRef": {
+                        "name": target.secret_name("db"),
+                        "key": secret_keys.DATABASE_URL,
+                    }
                 },
             },
             {"name": "PGRST_DB_SCHEMAS", "value": target.schema},

@@ -1,0 +1,1 @@
+"""What the controller creates outside the cluster, each behind a small interface."""
