@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Builds or fetches every non-Python tool the local stack needs, from the registries only,
+# into a cache keyed by version:  ${PLATTR_CACHE:-~/.cache/plattr}/<tool>-<version>/
+#   kubernetes-<v>/ kube-apiserver kube-controller-manager kube-scheduler   (tools/kube, Go)
+#   etcd-<v>/etcd  kwok-<v>/kwok  kustomize-<v>/kustomize  helm-<v>/helm    (tools/kube, Go)
+#   keycloak-<v>/  the keycloak-quarkus-dist zip from Maven Central, unpacked
+# A second run only checks that the files exist. When KUBEBUILDER_ASSETS is set (the envtest
+# convention: a directory holding kube-apiserver and etcd), those two are used from there and
+# not built. Versions live in tools/versions.env.
+set -euo pipefail
+
+TOOLS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=versions.env
+source "$TOOLS_DIR/versions.env"
+CACHE="${PLATTR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/plattr}"
+KUBE_MODULE="$TOOLS_DIR/kube"
+
+die() { echo "tools/build.sh: $*" >&2; exit 1; }
+
+# The ldflags each upstream release build sets, so that `--version` and /version tell the truth.
+kube_ldflags() {
+  local minor="${KUBERNETES_VERSION#v1.}"; minor="${minor%%.*}"
+  local pkg x=""
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    x+=" -X $pkg.gitVersion=$KUBERNETES_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
+    x+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$KUBE_RELEASE_DATE"
+  done
+  x+=" -X sigs.k8s.io/kustomize/api/provenance.version=$KUSTOMIZE_VERSION"
+  x+=" -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
+  x+=" -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
+  x+=" -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1"
+  x+=" -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$minor"
+  echo "-s -w$x"
+}
+
+# go_build DIR PACKAGE...: build the packages whose binary is missing from DIR.
+go_build() {
+  local dir="$1"; shift
+  local pkg missing=()
+  for pkg in "$@"; do
+    [[ -x "$dir/$(basename "$pkg")" ]] || missing+=("$pkg")
+  done
+  ((${#missing[@]})) || return 0
+  command -v go >/dev/null || die "go not found: install Go >= 1.24 (the polyglot machine has it)"
+  echo "building ${missing[*]##*/} into $dir" >&2
+  local tmp; tmp="$(mktemp -d "$CACHE/.build.XXXXXX")"
+  (cd "$KUBE_MODULE" && go build -trimpath -ldflags "$(kube_ldflags)" -o "$tmp/" "${missing[@]}") \
+    || { rm -rf "$tmp"; die "go build failed for ${missing[*]} (see the compiler output above)"; }
+  mkdir -p "$dir"
+  for pkg in "${missing[@]}"; do mv "$tmp/$(basename "$pkg")" "$dir/"; done
+  rm -rf "$tmp"
+}
+
+# The generated go.mod must match versions.env; regenerate it (and go.sum) when it does not.
+ensure_gomod() {
+  local pin
+  for pin in "k8s.io/kubernetes $KUBERNETES_VERSION" "go.etcd.io/etcd/server/v3 $ETCD_VERSION" \
+    "sigs.k8s.io/kwok $KWOK_VERSION" "sigs.k8s.io/kustomize/kustomize/v5 $KUSTOMIZE_VERSION" \
+    "helm.sh/helm/v3 $HELM_VERSION"; do
+    grep -qF "	$pin" "$KUBE_MODULE/go.mod" || { python3 "$KUBE_MODULE/gen_gomod.py"; return; }
+  done
+}
+
+kube_release_date() {
+  (cd "$KUBE_MODULE" && go mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION") |
+    python3 -c 'import json,sys; print(json.load(open(json.load(sys.stdin)["Info"]))["Time"])'
+}
+
+build_go_tools() {
+  local kube_dir="$CACHE/kubernetes-$KUBERNETES_VERSION" k=k8s.io/kubernetes/cmd
+  local first=("$k/kube-apiserver") etcd=(./cmd/etcd)
+  if [[ -n "${KUBEBUILDER_ASSETS:-}" ]]; then
+    [[ -x "$KUBEBUILDER_ASSETS/kube-apiserver" && -x "$KUBEBUILDER_ASSETS/etcd" ]] ||
+      die "KUBEBUILDER_ASSETS=$KUBEBUILDER_ASSETS lacks kube-apiserver or etcd; unset it to build them"
+    echo "KUBEBUILDER_ASSETS is set: using its kube-apiserver and etcd" >&2
+    first=() etcd=()
+  fi
+  local all_present=1 f
+  for f in "$kube_dir/kube-apiserver" "$kube_dir/kube-controller-manager" \
+    "$kube_dir/kube-scheduler" "$CACHE/etcd-$ETCD_VERSION/etcd" "$CACHE/kwok-$KWOK_VERSION/kwok" \
+    "$CACHE/kustomize-$KUSTOMIZE_VERSION/kustomize" "$CACHE/helm-$HELM_VERSION/helm"; do
+    [[ -n "${KUBEBUILDER_ASSETS:-}" && "$f" =~ /(kube-apiserver|etcd)$ ]] && continue
+    [[ -x "$f" ]] || all_present=0
+  done
+  ((all_present)) && return 0
+  ensure_gomod
+  KUBE_RELEASE_DATE="$(kube_release_date)"
+  # API server and etcd first: they are what most tests need.
+  ((${#etcd[@]})) && go_build "$CACHE/etcd-$ETCD_VERSION" "${etcd[@]}"
+  ((${#first[@]})) && go_build "$kube_dir" "${first[@]}"
+  go_build "$kube_dir" "$k/kube-controller-manager" "$k/kube-scheduler"
+  go_build "$CACHE/kwok-$KWOK_VERSION" sigs.k8s.io/kwok/cmd/kwok
+  go_build "$CACHE/kustomize-$KUSTOMIZE_VERSION" sigs.k8s.io/kustomize/kustomize/v5
+  go_build "$CACHE/helm-$HELM_VERSION" helm.sh/helm/v3/cmd/helm
+}
+
+fetch_keycloak() {
+  local dir="$CACHE/keycloak-$KEYCLOAK_VERSION"
+  [[ -x "$dir/bin/kc.sh" ]] && return 0
+  command -v mvn >/dev/null || die "mvn not found: run tools/install-system-deps.sh"
+  echo "fetching org.keycloak:keycloak-quarkus-dist:$KEYCLOAK_VERSION into $dir" >&2
+  local tmp; tmp="$(mktemp -d "$CACHE/.keycloak.XXXXXX")"
+  mvn --batch-mode --quiet dependency:copy \
+    "-Dartifact=org.keycloak:keycloak-quarkus-dist:$KEYCLOAK_VERSION:zip" "-DoutputDirectory=$tmp" \
+    || { rm -rf "$tmp"; die "Maven could not fetch keycloak-quarkus-dist $KEYCLOAK_VERSION"; }
+  python3 -m zipfile -e "$tmp/keycloak-quarkus-dist-$KEYCLOAK_VERSION.zip" "$tmp/"
+  chmod +x "$tmp/keycloak-$KEYCLOAK_VERSION"/bin/*.sh  # zipfile drops the mode bits
+  mv "$tmp/keycloak-$KEYCLOAK_VERSION" "$dir"
+  rm -rf "$tmp"
+}
+
+mkdir -p "$CACHE"
+build_go_tools
+fetch_keycloak
+echo "tools ready in $CACHE" >&2
