@@ -1,0 +1,120 @@
+"""The whole stack, or any subset of it, started in a sensible order and stopped as one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from devstack.controllers import KubeControllers, start_kube_controllers
+from devstack.controlplane import ControlPlane, start_control_plane
+from devstack.errors import StackError
+from devstack.keycloak import Keycloak, KeycloakLaunch, launch_keycloak
+from devstack.moto import Moto, start_moto, store_db_admin_secret
+from devstack.postgres import Postgres, start_postgres
+from devstack.process import Service
+
+# "kube": etcd + kube-apiserver (+ CRDs, namespaces); "controllers": controller manager,
+# scheduler, kwok nodes (implies "kube"); "moto" with "postgres" also stores plattr/db-admin.
+COMPONENTS = ("kube", "controllers", "postgres", "moto", "keycloak")
+
+
+@dataclass
+class Stack:
+    state_dir: Path
+    control_plane: ControlPlane | None = None
+    controllers: KubeControllers | None = None
+    postgres: Postgres | None = None
+    moto: Moto | None = None
+    keycloak: Keycloak | None = None
+    db_secret_arn: str | None = field(default=None)
+
+    @classmethod
+    def start(
+        cls,
+        state_dir: Path,
+        components: Iterable[str] = COMPONENTS,
+        *,
+        kubeconfig: Path | None = None,
+    ) -> Stack:
+        """Start the named components under state_dir (logs in state_dir/logs)."""
+        wanted = set(components)
+        if unknown := wanted - set(COMPONENTS):
+            raise StackError(f"unknown components {sorted(unknown)}; choose from {COMPONENTS}")
+        if "controllers" in wanted:
+            wanted.add("kube")
+        stack = cls(state_dir)
+        keycloak: KeycloakLaunch | None = None
+        try:
+            if "keycloak" in wanted:  # the slowest: launched first, waited for last
+                keycloak = launch_keycloak(state_dir)
+            if "kube" in wanted:
+                stack.control_plane = start_control_plane(state_dir, kubeconfig=kubeconfig)
+            if "controllers" in wanted and stack.control_plane:
+                stack.controllers = start_kube_controllers(stack.control_plane, state_dir)
+            if "postgres" in wanted:
+                stack.postgres = start_postgres(state_dir)
+            if "moto" in wanted:
+                stack.moto = start_moto(state_dir)
+                if stack.postgres:
+                    stack.db_secret_arn = store_db_admin_secret(stack.moto, stack.postgres)
+            if keycloak:
+                stack.keycloak = keycloak.wait()
+        except BaseException:
+            if keycloak:
+                keycloak.server.stop()
+            stack.stop()
+            raise
+        return stack
+
+    @property
+    def services(self) -> list[Service]:
+        parts = (self.control_plane, self.controllers, self.postgres, self.moto, self.keycloak)
+        return [service for part in parts if part for service in part.services]
+
+    def stop(self) -> None:
+        """Stop every component, the last started first."""
+        for part in (self.keycloak, self.moto, self.postgres, self.controllers, self.control_plane):
+            if part:
+                part.stop()
+
+    def env(self) -> dict[str, str]:
+        """The controller's environment for this stack (the guide's variable names)."""
+        env: dict[str, str] = {}
+        if self.control_plane:
+            env["KUBECONFIG"] = str(self.control_plane.kubeconfig)
+        if self.postgres:
+            env["DB_ADMIN_URL"] = self.postgres.admin_url
+            env["DB_HOST"] = self.postgres.host
+        if self.moto:
+            env |= self.moto.env
+        if self.db_secret_arn:
+            env["DB_SECRET_ARN"] = self.db_secret_arn
+        if self.keycloak:
+            env |= self.keycloak.env
+        return env
+
+    def describe(self) -> list[str]:
+        """What runs where, one line each; credentials by where to find them, never inline."""
+        lines = []
+        if plane := self.control_plane:
+            lines += [
+                f"kube-apiserver  {plane.url}  (kubeconfig {plane.kubeconfig})",
+                f"etcd            {plane.etcd_url}",
+            ]
+        if self.controllers:
+            nodes = ", ".join(self.controllers.nodes)
+            lines.append(f"controllers     controller-manager, scheduler, kwok nodes: {nodes}")
+        if pg := self.postgres:
+            lines.append(
+                f"postgres        {pg.host}:{pg.port}/{pg.database} as {pg.admin_user}"
+                " (DB_ADMIN_URL)"
+            )
+        if self.moto:
+            secret = " + secret plattr/db-admin (DB_SECRET_ARN)" if self.db_secret_arn else ""
+            lines.append(
+                f"moto            {self.moto.endpoint_url}  S3, IAM, Secrets Manager{secret}"
+            )
+        if kc := self.keycloak:
+            lines.append(f"keycloak        {kc.url}/admin  as {kc.admin_user} (KEYCLOAK_ADMIN_*)")
+        return lines
