@@ -1,0 +1,1 @@
+"""Plattr's AWS CDK app: PlattrInfraStack, PlattrOperatorStack, PlattrCicdStack."""

@@ -1,0 +1,203 @@
+"""PlattrOperatorStack: the controller, its CRDs, permissions and add-ons, and the environments."""
+
+from __future__ import annotations
+
+from aws_cdk import Annotations, Aws, Environment, Stack
+from aws_cdk import aws_eks as eks
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3_assets as s3_assets
+from aws_cdk import aws_secretsmanager as secretsmanager
+from constructs import Construct
+
+from . import addons
+from .config import ImportedInfra, OperatorSettings
+from .ecr import image_repository
+from .irsa import service_account_role
+from .nag import acknowledge, acknowledge_kubectl_handler, acknowledge_kubectl_provider
+from .namespaces import SYSTEM_NAMESPACE, environment_namespaces, system_namespace
+from .platform import (
+    ADMIN_SECRET_NAME,
+    ADMIN_USER,
+    DATABASE_NAME,
+    POSTGRES_PORT,
+    PlatformInfra,
+    import_platform,
+)
+from .plattr_chart import CHART_DIR, chart_missing_reason, load_crds
+from .secrets import generated_credentials
+
+RELEASE = "plattr-operator"
+SERVICE_ACCOUNT = "plattr-operator"
+OPERATOR_REPOSITORY = "plattr-operator"
+BUCKET_ACTIONS = [
+    "s3:CreateBucket",
+    "s3:DeleteBucket",
+    "s3:ListBucket",
+    "s3:ListBucketVersions",
+    "s3:GetBucketLocation",
+    "s3:GetBucketPolicy",
+    "s3:PutBucketPolicy",
+    "s3:DeleteBucketPolicy",
+    "s3:GetBucketPublicAccessBlock",
+    "s3:PutBucketPublicAccessBlock",
+    "s3:GetBucketOwnershipControls",
+    "s3:PutBucketOwnershipControls",
+    "s3:GetEncryptionConfiguration",
+    "s3:PutEncryptionConfiguration",
+    "s3:GetBucketTagging",
+    "s3:PutBucketTagging",
+]
+OBJECT_ACTIONS = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"]
+
+
+class PlattrOperatorStack(Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: OperatorSettings,
+        platform: PlatformInfra | ImportedInfra,
+        env: Environment | None = None,
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            env=env,
+            description="Plattr: controller, CRDs, add-ons and environment namespaces",
+        )
+        if isinstance(platform, ImportedInfra):
+            platform = import_platform(self, platform)
+        cluster = platform.cluster
+        namespace = system_namespace(self, cluster)
+        crds = self._crds(cluster)
+        admin_secret = platform.admin_secret or generated_credentials(
+            self,
+            "DbAdminSecret",
+            name=ADMIN_SECRET_NAME,
+            username=ADMIN_USER,
+            description="Aurora admin credentials for the Plattr controller",
+            fields={
+                "engine": "postgres",
+                "host": platform.aurora_endpoint,
+                "port": POSTGRES_PORT,
+                "dbname": DATABASE_NAME,
+            },
+        )
+        repository = image_repository(self, "OperatorRepository", OPERATOR_REPOSITORY, keep=25)
+        role = self._controller_role(cluster, settings, admin_secret)
+        target = addons.Target(cluster, settings, platform.aurora_endpoint)
+        self._addons(target, f"{repository.repository_uri}:{settings.plugin_image_tag}")
+        keycloak_installed = settings.addons.keycloak
+        env_vars = {
+            "DB_SECRET_ARN": admin_secret.secret_arn,
+            "DB_HOST": platform.aurora_endpoint,
+            "AWS_REGION": Aws.REGION,
+            "BASE_DOMAIN": settings.base_domain,
+            "LEADER_ELECTION": "true",
+            "LEASE_NAMESPACE": SYSTEM_NAMESPACE,
+        }
+        if keycloak_installed:
+            env_vars |= {
+                "KEYCLOAK_URL": addons.keycloak_url(settings.base_domain),
+                "KEYCLOAK_ADMIN_USER": addons.KEYCLOAK_ADMIN_USER,
+            }
+        values = {
+            "image": {
+                "repository": repository.repository_uri,
+                "tag": settings.controller_image_tag,
+            },
+            "serviceAccount": {
+                "create": True,
+                "name": SERVICE_ACCOUNT,
+                "annotations": {"eks.amazonaws.com/role-arn": role.role_arn},
+            },
+            "env": env_vars,
+            "secretEnv": (
+                {
+                    "KEYCLOAK_ADMIN_PASSWORD": {
+                        "name": addons.KEYCLOAK_ADMIN_SECRET,
+                        "key": "password",
+                    }
+                }
+                if keycloak_installed
+                else {}
+            ),
+        }
+        release = eks.HelmChart(
+            self,
+            "OperatorRelease",
+            cluster=cluster,
+            chart_asset=s3_assets.Asset(self, "ChartAsset", path=str(CHART_DIR)),
+            release=RELEASE,
+            namespace=SYSTEM_NAMESPACE,
+            create_namespace=False,
+            skip_crds=True,  # the CRDs are applied above, owned by this stack
+            values=values,
+        )
+        release.node.add_dependency(namespace, *crds)
+        environment_namespaces(self, cluster)
+        kubectl_provider = acknowledge_kubectl_provider(
+            self
+        )  # present when the cluster is imported
+        if kubectl_provider is not None:
+            acknowledge_kubectl_handler(kubectl_provider)
+
+    def _crds(self, cluster: eks.ICluster) -> list[eks.KubernetesManifest]:
+        problem = chart_missing_reason()
+        if problem:
+            Annotations.of(self).add_warning_v2("plattr:chart", problem)
+        crds = load_crds()
+        if not crds:
+            Annotations.of(self).add_warning_v2(
+                "plattr:crds", f"no CustomResourceDefinition in {CHART_DIR}/crds/*.yaml"
+            )
+            return []
+        return [eks.KubernetesManifest(self, "Crds", cluster=cluster, manifest=crds)]
+
+    def _controller_role(
+        self,
+        cluster: eks.ICluster,
+        settings: OperatorSettings,
+        admin_secret: secretsmanager.ISecret,
+    ) -> iam.Role:
+        """S3 on the platform's buckets only, that one admin secret, and who-am-I."""
+        role = service_account_role(
+            self, "ControllerRole", cluster, SYSTEM_NAMESPACE, SERVICE_ACCOUNT
+        )
+        buckets = f"arn:{Aws.PARTITION}:s3:::{settings.bucket_prefix}-*"
+        role.add_to_policy(
+            iam.PolicyStatement(sid="PlatformBuckets", actions=BUCKET_ACTIONS, resources=[buckets])
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="PlatformObjects", actions=OBJECT_ACTIONS, resources=[f"{buckets}/*"]
+            )
+        )
+        admin_secret.grant_read(role)
+        role.add_to_policy(
+            iam.PolicyStatement(sid="WhoAmI", actions=["sts:GetCallerIdentity"], resources=["*"])
+        )
+        acknowledge(
+            role,
+            "Bucket names are derived per app and environment at run time; the prefix "
+            f"'{settings.bucket_prefix}-' is the narrowest name the platform fixes in advance. "
+            "sts:GetCallerIdentity has no resource-level permissions.",
+            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::{settings.bucket_prefix}-*]",
+            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::{settings.bucket_prefix}-*/*]",
+            "AwsSolutions-IAM5[Resource::*]",
+        )
+        return role
+
+    def _addons(self, target: addons.Target, plugin_image: str) -> None:
+        flags = target.settings.addons
+        if flags.argocd:
+            addons.argocd(self, target, plugin_image)
+        if flags.cert_manager:
+            addons.cert_manager(self, target)
+        if flags.external_dns_zone:
+            addons.external_dns(self, target, flags.external_dns_zone)
+        if flags.ingress_nginx:
+            addons.ingress_nginx(self, target)
+        if flags.keycloak:
+            addons.keycloak(self, target)
