@@ -24,9 +24,7 @@ DEFAULTS: Final[dict[Framework, FrameworkDefaults]] = {
     "node": FrameworkDefaults(3000, "http", "/healthz", "100m", "128Mi", "512Mi", True, 1001),
     "python": FrameworkDefaults(8000, "http", "/healthz", "100m", "128Mi", "512Mi", True, 1001),
     "go": FrameworkDefaults(8080, "http", "/healthz", "50m", "64Mi", "256Mi", True, 65532),
-    "java": FrameworkDefaults(
-        8080, "http", "/actuator/health", "250m", "512Mi", "1Gi", True, 1001
-    ),
+    "java": FrameworkDefaults(8080, "http", "/actuator/health", "250m", "512Mi", "1Gi", True, 1001),
     "static": FrameworkDefaults(8080, "http", "/", "25m", "32Mi", "128Mi", False, 101),
     "custom": FrameworkDefaults(8080, "tcp", None, "100m", "128Mi", "512Mi", False, 10001),
 }

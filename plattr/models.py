@@ -9,7 +9,8 @@ that names the fields and the fix.
 
 from __future__ import annotations
 
-from typing import Annotated, Final, Literal
+from collections.abc import Sequence
+from typing import Annotated, Any, Final, Literal
 
 import msgspec
 
@@ -29,8 +30,8 @@ Phase = Literal["Pending", "Provisioning", "Running", "Failed"]
 ConditionType = Literal["DatabaseReady", "StorageReady", "AuthReady", "DeploymentReady"]
 
 
-def _meta(description: str, **rules: object) -> msgspec.Meta:
-    return msgspec.Meta(description=description, **rules)  # type: ignore[arg-type]
+def _meta(description: str, **rules: Any) -> msgspec.Meta:
+    return msgspec.Meta(description=description, **rules)
 
 
 Name = Annotated[
@@ -73,12 +74,12 @@ class Model(
 # --- spec pieces -------------------------------------------------------------------------
 
 
-class KeyRef(Model, kw_only=True):
+class KeyRef(Model, frozen=True, kw_only=True):
     name: Annotated[Name, _meta("Name of the Secret or ConfigMap")]
     key: Annotated[str, _meta("Key within it", pattern=patterns.CONFIG_KEY, max_length=253)]
 
 
-class EnvVar(Model, kw_only=True):
+class EnvVar(Model, frozen=True, kw_only=True):
     name: EnvName
     value: Annotated[str | None, _meta("Plain value (quote numbers and booleans)")] = None
     secret_key_ref: Annotated[KeyRef | None, _meta("Value from a key of a Secret")] = None
@@ -88,17 +89,16 @@ class EnvVar(Model, kw_only=True):
         sources = [self.value, self.secret_key_ref, self.config_map_key_ref]
         if sum(source is not None for source in sources) != 1:
             raise ValueError(
-                f"env var {self.name!r} needs exactly one of value, secretKeyRef, "
-                "configMapKeyRef"
+                f"env var {self.name!r} needs exactly one of value, secretKeyRef, configMapKeyRef"
             )
 
 
-class ResourceAmounts(Model, kw_only=True):
+class ResourceAmounts(Model, frozen=True, kw_only=True):
     cpu: Quantity | None = None
     memory: Quantity | None = None
 
 
-class Resources(Model, kw_only=True):
+class Resources(Model, frozen=True, kw_only=True):
     requests: ResourceAmounts | None = None
     limits: ResourceAmounts | None = None
 
@@ -115,9 +115,11 @@ class Resources(Model, kw_only=True):
                 )
 
 
-class Probe(Model, kw_only=True):
+class Probe(Model, frozen=True, kw_only=True):
     type: Annotated[Literal["http", "tcp"], _meta("HTTP GET on path, or a TCP connect")] = "http"
-    path: Annotated[str, _meta("HTTP path", pattern=r"^/\S*$", max_length=1024)] | None = None
+    path: Annotated[str, _meta("HTTP path", pattern=patterns.HTTP_PATH, max_length=1024)] | None = (
+        None
+    )
     initial_delay_seconds: Annotated[int, _meta("Seconds before the first probe", ge=0)] = 0
     period_seconds: Annotated[int, _meta("Seconds between probes", ge=1, le=3600)] = 10
     failure_threshold: Annotated[int, _meta("Failures before acting", ge=1, le=100)] = 3
@@ -127,31 +129,31 @@ class Probe(Model, kw_only=True):
             raise ValueError("path is only for type http; remove it or set type: http")
 
 
-class Probes(Model, kw_only=True):
+class Probes(Model, frozen=True, kw_only=True):
     readiness: Probe | None = None
     liveness: Probe | None = None
     startup: Probe | None = None
 
 
-class Ingress(Model, kw_only=True):
+class Ingress(Model, frozen=True, kw_only=True):
     enabled: Annotated[bool, _meta("Expose the app through the ingress controller")] = True
     hosts: Annotated[list[Hostname], _meta("Extra hosts besides the platform's own")] = []
-    path: Annotated[str, _meta("Path prefix", pattern=r"^/\S*$", max_length=1024)] = "/"
+    path: Annotated[str, _meta("Path prefix", pattern=patterns.HTTP_PATH, max_length=1024)] = "/"
 
     def __post_init__(self) -> None:
         _require_unique("hosts", self.hosts)
 
 
-class PostgrestSidecar(Model, kw_only=True):
+class PostgrestSidecar(Model, frozen=True, kw_only=True):
     enabled: Annotated[bool, _meta("Run the PostgREST sidecar next to the app")] = True
 
 
-class Database(Model, kw_only=True):
+class Database(Model, frozen=True, kw_only=True):
     enabled: Annotated[bool, _meta("Provision a Postgres schema and roles")] = False
     postgrest: PostgrestSidecar = msgspec.field(default_factory=PostgrestSidecar)
 
 
-class Bucket(Model, kw_only=True):
+class Bucket(Model, frozen=True, kw_only=True):
     name: Annotated[
         str,
         _meta(
@@ -167,7 +169,7 @@ class Bucket(Model, kw_only=True):
             raise ValueError(f"name {self.name!r} ends with a suffix S3 reserves; rename it")
 
 
-class Storage(Model, kw_only=True):
+class Storage(Model, frozen=True, kw_only=True):
     enabled: Annotated[bool, _meta("Provision S3 buckets")] = False
     buckets: list[Bucket] = []
 
@@ -177,7 +179,7 @@ class Storage(Model, kw_only=True):
             raise ValueError("enabled is true but buckets is empty; add a bucket or disable")
 
 
-class Auth(Model, kw_only=True):
+class Auth(Model, frozen=True, kw_only=True):
     enabled: Annotated[bool, _meta("Provision a Keycloak realm and OIDC client")] = False
     providers: Annotated[list[IdentityProvider], _meta("Identity providers to offer")] = []
 
@@ -185,7 +187,7 @@ class Auth(Model, kw_only=True):
         _require_unique("providers", self.providers)
 
 
-class Scaling(Model, kw_only=True):
+class Scaling(Model, frozen=True, kw_only=True):
     min: Annotated[int, _meta("Minimum replicas", ge=1, le=1000)] = 1
     max: Annotated[int, _meta("Maximum replicas", ge=1, le=1000)] = 1
     target_cpu: Annotated[int, _meta("Target average CPU utilisation, %", ge=1, le=100)] = (
@@ -194,12 +196,10 @@ class Scaling(Model, kw_only=True):
 
     def __post_init__(self) -> None:
         if self.min > self.max:
-            raise ValueError(
-                f"min ({self.min}) is greater than max ({self.max}); set min <= max"
-            )
+            raise ValueError(f"min ({self.min}) is greater than max ({self.max}); set min <= max")
 
 
-def _require_unique(field: str, values: list[str]) -> None:
+def _require_unique(field: str, values: Sequence[str]) -> None:
     seen: set[str] = set()
     for value in values:
         if value in seen:
@@ -224,7 +224,7 @@ class ObjectMeta(msgspec.Struct, rename="camel", omit_defaults=True, frozen=True
     finalizers: list[str] = []
 
 
-class ApplicationSpec(Model, kw_only=True):
+class ApplicationSpec(Model, frozen=True, kw_only=True):
     repository: Annotated[str | None, _meta("Source repository, for people")] = None
     framework: Annotated[Framework, _meta("Decides defaults: port, probes, resources")]
     environment: Annotated[Environment, _meta("Target environment; decides namespace and host")]
@@ -255,12 +255,11 @@ class ApplicationSpec(Model, kw_only=True):
                     f"label/annotation key {key!r} uses a prefix Plattr manages "
                     f"({', '.join(patterns.RESERVED_KEY_PREFIXES)}); pick another key"
                 )
-        if self.database.postgrest.enabled and self.database.enabled:
-            if self.port in postgrest.PORTS:
-                raise ValueError(
-                    f"port {self.port} is taken by the PostgREST sidecar; "
-                    f"use another port or set database.postgrest.enabled: false"
-                )
+        if self.runs_postgrest and self.port in postgrest.PORTS:
+            raise ValueError(
+                f"port {self.port} is taken by the PostgREST sidecar; "
+                "use another port or set database.postgrest.enabled: false"
+            )
 
     @property
     def runs_postgrest(self) -> bool:
@@ -311,7 +310,7 @@ class Application(
 TTL = Annotated[str, _meta("Time to live, e.g. 30m, 72h, 7d", pattern=patterns.TTL)]
 
 
-class PreviewEnvironmentSpec(Model, kw_only=True):
+class PreviewEnvironmentSpec(Model, frozen=True, kw_only=True):
     application: Annotated[Name, _meta("Name of the Application this previews")]
     pull_request: Annotated[int, _meta("Pull request number", ge=1)]
     head_sha: Annotated[str, _meta("Commit previewed", pattern=r"^[0-9a-f]{7,40}$")] | None = None

@@ -30,3 +30,4 @@ BUCKET_LOGICAL_NAME: Final = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
 TTL: Final = r"^[1-9][0-9]{0,4}(m|h|d)$"
 RESERVED_KEY_PREFIXES: Final = ("app.kubernetes.io/", "platform.internal/")
 RESERVED_BUCKET_SUFFIXES: Final = ("-s3alias", "--ol-s3", "--x-s3", "--table-s3")
+HTTP_PATH: Final = r"^/\S*$"

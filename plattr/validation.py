@@ -48,6 +48,7 @@ _RULES: Final = {
     patterns.BUCKET_LOGICAL_NAME: "lowercase letters, digits and '-', at most 40 characters",
     patterns.TTL: "a duration such as 30m, 72h or 7d",
     patterns.CONFIG_KEY: "a key of letters, digits, '-', '_' or '.'",
+    patterns.HTTP_PATH: "a path starting with '/', without spaces",
 }
 
 

@@ -25,6 +25,7 @@ class _Dumper(_SafeDumper):
     def ignore_aliases(self, data: Any) -> bool:
         return True
 
+
 MAX_DOCUMENT_BYTES: Final = 1 << 20
 """Specs are small; a megabyte is already absurd, and bounds what a hostile file costs."""
 MAX_NODES: Final = 100_000
@@ -119,9 +120,12 @@ def _child(node: yaml.Node, step: str | int) -> yaml.Node | None:
         for key, value in node.value:
             if getattr(key, "value", None) == step:
                 return value  # type: ignore[no-any-return]
-    if isinstance(node, yaml.SequenceNode) and isinstance(step, int):
-        if 0 <= step < len(node.value):
-            return node.value[step]  # type: ignore[no-any-return]
+    if (
+        isinstance(node, yaml.SequenceNode)
+        and isinstance(step, int)
+        and 0 <= step < len(node.value)
+    ):
+        return node.value[step]  # type: ignore[no-any-return]
     return None
 
 

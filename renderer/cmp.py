@@ -173,8 +173,7 @@ def _fail(env: Mapping[str, str], message: str, code: int = EXIT_INVALID) -> int
     path = env.get("ARGOCD_APP_SOURCE_PATH", os.getcwd())
     revision = env.get("ARGOCD_APP_REVISION_SHORT") or env.get("ARGOCD_APP_REVISION", "?")
     sys.stderr.write(
-        f"plattr-cmp: cannot render Argo CD app {app!r} from {path!r} at {revision}:\n"
-        f"{message}\n"
+        f"plattr-cmp: cannot render Argo CD app {app!r} from {path!r} at {revision}:\n{message}\n"
     )
     return code
 

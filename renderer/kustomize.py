@@ -11,6 +11,7 @@ but files of the app directory is read and nothing is executed.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -24,6 +25,7 @@ RENDERED_FILE: Final = "plattr-rendered.yaml"
 TIMEOUT_SECONDS: Final = 60
 MAX_FILES: Final = 500
 REFERENCE_FIELDS: Final = ("resources", "components", "patchesStrategicMerge", "crds")
+_KLOG_HEADER: Final = re.compile(r"^[EWIF]\d{4} [\d:.]+\s+\d+ \S+\] ")
 FORBIDDEN_FIELDS: Final = ("helmCharts", "helmGlobals", "helmChartInflationGenerator")
 
 
@@ -77,12 +79,21 @@ def post_process(directory: Path, manifests: list[dict[str, Any]]) -> list[dict[
         except subprocess.TimeoutExpired:
             raise KustomizeError(f"kustomize took longer than {TIMEOUT_SECONDS}s") from None
     if result.returncode != 0:
-        message = result.stderr.strip().replace(str(work), directory.name)
-        raise KustomizeError(f"kustomize failed: {message}")
+        raise KustomizeError(f"kustomize failed: {_readable(result.stderr, work, directory)}")
     try:
         return [doc for doc in load_all(result.stdout, "kustomize output") if doc is not None]
     except YamlError as error:
         raise KustomizeError(str(error)) from None
+
+
+def _readable(stderr: str, work: Path, directory: Path) -> str:
+    """kustomize's message without kubectl's log framing or our scratch paths."""
+    lines = [
+        line.strip()
+        for line in stderr.replace(str(work), directory.name).splitlines()
+        if not _KLOG_HEADER.match(line) and line.strip() not in ("", ">")
+    ]
+    return " ".join(lines)
 
 
 def _checked_kustomization(path: Path) -> dict[str, Any]:

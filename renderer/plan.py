@@ -102,14 +102,18 @@ class Plan(NamedTuple):
             labels[PREVIEW_LABEL] = "true"
         return labels
 
-    def metadata(self, name: str | None = None, **extra: object) -> dict[str, object]:
+    def metadata(
+        self, name: str | None = None, annotations: dict[str, str] | None = None
+    ) -> dict[str, object]:
         """Standard metadata for an object of this app (`name` defaults to the instance)."""
-        return {
+        metadata: dict[str, object] = {
             "name": name or self.name,
             "namespace": self.namespace,
             "labels": self.labels,
-            **extra,
         }
+        if annotations:
+            metadata["annotations"] = annotations
+        return metadata
 
 
 def plan(app: Application, options: RenderOptions) -> Plan:
@@ -124,7 +128,7 @@ def plan(app: Application, options: RenderOptions) -> Plan:
         _check_preview(preview)
         target = Target.preview(app.metadata.name, preview.pull_request)
         image = _preview_image(spec.image_ref, app.metadata.name, preview)
-    hosts = (target.host(options.base_domain),)
+    hosts: tuple[str, ...] = (target.host(options.base_domain),)
     if preview is None:
         hosts += tuple(host for host in spec.ingress.hosts if host not in hosts)
     if spec.storage.enabled and not options.aws_account_id:

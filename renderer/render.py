@@ -15,8 +15,8 @@ Manifest = dict[str, Any]
 def render(app: Application, options: RenderOptions) -> list[Manifest]:
     """Every object the app needs, in apply order; a preview when `options.preview` is set."""
     p = plan(app, options)
-    if p.is_preview:
-        head = [resources.preview_namespace(p), resources.preview_environment(p)]
+    if options.preview is not None:
+        head = [resources.preview_namespace(p), resources.preview_environment(p, options.preview)]
     else:
         head = [resources.application(p)]
     optional = (scaling.autoscaler(p), scaling.disruption_budget(p))

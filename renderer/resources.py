@@ -8,7 +8,7 @@ from typing import Any, Final
 import msgspec
 
 from plattr.models import API_VERSION
-from renderer.plan import Plan
+from renderer.plan import Plan, PreviewParams
 
 Manifest = dict[str, Any]
 
@@ -38,12 +38,11 @@ def application(plan: Plan) -> Manifest:
 
 def preview_namespace(plan: Plan) -> Manifest:
     labels = {**plan.labels, **POD_SECURITY_LABELS}
-    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": plan.namespace, "labels": labels}}
+    metadata = {"name": plan.namespace, "labels": labels}
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": metadata}
 
 
-def preview_environment(plan: Plan) -> Manifest:
-    preview = plan.options.preview
-    assert preview is not None  # only called for previews
+def preview_environment(plan: Plan, preview: PreviewParams) -> Manifest:
     spec = plan.spec
     fields: Manifest = {
         "application": plan.app.metadata.name,

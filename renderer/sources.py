@@ -43,7 +43,7 @@ class SpecErrors(Exception):
 
 class SpecDocument(NamedTuple):
     source: str
-    index: int
+    position: int
     data: Any
     text: str
 
@@ -110,7 +110,7 @@ def decode_applications(documents: Iterable[SpecDocument]) -> list[Application]:
             problems += [
                 Problem(
                     document.source,
-                    line_of(document.text, document.index, iter_paths(error.path)),
+                    line_of(document.text, document.position, iter_paths(error.path)),
                     error,
                 )
                 for error in invalid.errors

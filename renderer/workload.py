@@ -12,7 +12,7 @@ Manifest = dict[str, Any]
 
 IRSA_ANNOTATION: Final = "eks.amazonaws.com/role-arn"
 TMP_VOLUME: Final = {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}
-TMP_MOUNT: Final = {"name": "tmp", "mountPath": "/tmp"}
+TMP_MOUNT: Final = {"name": "tmp", "mountPath": "/tmp"}  # noqa: S108 - in the container
 CONTAINER_SECURITY: Final = {
     "allowPrivilegeEscalation": False,
     "capabilities": {"drop": ["ALL"]},
@@ -29,11 +29,10 @@ def service_account(plan: Plan) -> Manifest:
     annotations = {}
     if plan.spec.storage.enabled and plan.options.aws_account_id:
         annotations[IRSA_ANNOTATION] = plan.target.iam_role_arn(plan.options.aws_account_id)
-    metadata = plan.metadata(annotations=annotations) if annotations else plan.metadata()
     return {
         "apiVersion": "v1",
         "kind": "ServiceAccount",
-        "metadata": metadata,
+        "metadata": plan.metadata(annotations=annotations),
         "automountServiceAccountToken": False,
     }
 
@@ -74,11 +73,10 @@ def deployment(plan: Plan) -> Manifest:
     }
     if not plan.autoscaled:
         spec = {"replicas": plan.replicas, **spec}
-    extra = {"annotations": dict(plan.spec.annotations)} if plan.spec.annotations else {}
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": plan.metadata(**extra),
+        "metadata": plan.metadata(annotations=dict(plan.spec.annotations)),
         "spec": spec,
     }
 
@@ -118,14 +116,14 @@ def _env(plan: Plan) -> list[Manifest]:
 
 
 def _env_var(var: EnvVar) -> Manifest:
-    if var.value is not None:
-        return {"name": var.name, "value": var.value}
     if var.secret_key_ref is not None:
-        ref, source = var.secret_key_ref, "secretKeyRef"
+        ref = {"secretKeyRef": {"name": var.secret_key_ref.name, "key": var.secret_key_ref.key}}
+    elif var.config_map_key_ref is not None:
+        key_ref = var.config_map_key_ref
+        ref = {"configMapKeyRef": {"name": key_ref.name, "key": key_ref.key}}
     else:
-        assert var.config_map_key_ref is not None  # the model allows exactly one source
-        ref, source = var.config_map_key_ref, "configMapKeyRef"
-    return {"name": var.name, "valueFrom": {source: {"name": ref.name, "key": ref.key}}}
+        return {"name": var.name, "value": var.value}
+    return {"name": var.name, "valueFrom": ref}
 
 
 def _env_from(plan: Plan) -> list[Manifest]:
@@ -148,7 +146,8 @@ def _resources(plan: Plan) -> Manifest:
     if given is not None:
         for amounts, into in ((given.requests, requests), (given.limits, limits)):
             if amounts is not None:
-                into.update({k: v for k, v in (("cpu", amounts.cpu), ("memory", amounts.memory)) if v})
+                given_amounts = {"cpu": amounts.cpu, "memory": amounts.memory}
+                into.update({k: v for k, v in given_amounts.items() if v})
     return {"requests": requests, "limits": limits}
 
 

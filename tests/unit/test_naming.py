@@ -1,0 +1,79 @@
+"""Derived names: the documented forms, the limits of each system, stable shortening."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from plattr import patterns
+from plattr.naming import Target, shorten
+
+LONG = ("a" + "-very-long-application-name" * 3)[:63]  # the longest valid app name
+
+
+def test_environments_map_to_namespaces_and_hosts() -> None:
+    assert Target("web", "production").namespace == "production"
+    assert Target("web", "production").host("example.com") == "web.example.com"
+    assert Target("web", "staging").host("example.com") == "web.staging.example.com"
+    assert Target("web", "uat").namespace == "uat"
+
+
+def test_a_preview_has_its_own_namespace_host_and_names() -> None:
+    preview = Target.preview("web", 42)
+    assert preview.is_preview
+    assert preview.namespace == "preview-web-pr-42"
+    assert preview.host("example.com") == "web-pr-42.preview.example.com"
+    assert preview.instance == "web-pr-42"
+    assert preview.secret_name("db") == "web-pr-42-db"
+    assert preview.schema == "web_pr_42"
+
+
+def test_database_names_follow_the_architecture() -> None:
+    target = Target("my-frontend", "production")
+    assert target.schema == "my_frontend_production"
+    assert target.login_role == "my_frontend_production"
+    assert target.anon_role == "my_frontend_production_anon"
+    assert target.secret_name("db") == "my-frontend-db"
+    assert target.secret_name("storage") == "my-frontend-storage"
+    assert target.secret_name("auth") == "my-frontend-auth"
+
+
+def test_aws_and_keycloak_names() -> None:
+    target = Target("my-frontend", "staging")
+    assert target.bucket("plattr", "uploads") == "plattr-my-frontend-staging-uploads"
+    assert target.iam_role_name == "plattr-my-frontend-staging"
+    assert target.iam_role_arn("123456789012") == (
+        "arn:aws:iam::123456789012:role/plattr-my-frontend-staging"
+    )
+    assert target.realm == "my-frontend-staging"
+    assert target.client_id == "my-frontend"
+
+
+@pytest.mark.parametrize("env", ["production", "staging", "uat", "pr-123456"])
+def test_long_names_stay_within_every_limit_and_stay_valid(env: str) -> None:
+    target = Target(LONG, env)
+    dns = re.compile(patterns.DNS1123_LABEL)
+    for name in (target.namespace, target.instance, target.realm, target.secret_name("auth")):
+        assert len(name) <= 63
+        assert dns.match(name), name
+    assert len(target.anon_role) <= 63
+    assert re.fullmatch(r"[a-z_][a-z0-9_]*", target.schema)
+    bucket = target.bucket("plattr-123456789012", "customer-uploads")
+    assert 3 <= len(bucket) <= 63
+    assert re.fullmatch(r"[a-z0-9][a-z0-9-]*[a-z0-9]", bucket)
+    assert len(target.iam_role_name) <= 64
+
+
+def test_shortening_is_stable_and_distinguishes_names() -> None:
+    first = shorten("x" * 70 + "-one", 63)
+    assert first == shorten("x" * 70 + "-one", 63)
+    assert first != shorten("x" * 70 + "-two", 63)
+    assert len(first) == 63
+    assert shorten("short", 63) == "short"
+
+
+def test_shortening_never_leaves_a_trailing_separator() -> None:
+    name = shorten("a" * 53 + "-" * 20, 63)
+    assert "--" not in name[:-9]
+    assert not name.endswith("-")
