@@ -64,7 +64,9 @@ class StorageProvisioner(Protocol):
         policy scoped to these buckets. Returns (logical name → real name, changed)."""
         ...
 
-    def drop(self, target: Target, buckets: Sequence[str], *, empty_first: bool) -> BucketDropResult:
+    def drop(
+        self, target: Target, buckets: Sequence[str], *, empty_first: bool
+    ) -> BucketDropResult:
         """Delete the buckets (emptying them first only when `empty_first`) and the IAM role."""
         ...
 
