@@ -31,7 +31,8 @@ def test_without_a_kustomization_the_render_is_untouched(app_dir: Path) -> None:
 
 def test_strategic_merge_and_json6902_patches_apply(app_dir: Path) -> None:
     (app_dir / "replicas.yaml").write_text(
-        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: my-frontend, namespace: production}\n"
+        "apiVersion: apps/v1\nkind: Deployment\n"
+        "metadata: {name: my-frontend, namespace: production}\n"
         "spec:\n  template:\n    metadata:\n      annotations: {patched: 'yes'}\n"
     )
     write_kustomization(

@@ -272,8 +272,9 @@ def test_preview_renders_namespace_preview_resource_and_a_single_replica() -> No
     assert by_kind["Ingress"]["spec"]["rules"][0]["host"] == (
         "my-frontend-pr-42.preview.example.dev"
     )
-    assert all(m["metadata"].get("namespace", namespace["name"]) == namespace["name"]
-               for m in manifests)
+    assert all(
+        m["metadata"].get("namespace", namespace["name"]) == namespace["name"] for m in manifests
+    )
 
 
 @pytest.mark.parametrize(

@@ -209,7 +209,8 @@ def test_objects_from_the_api_server_decode_with_their_extra_metadata(
     spec_doc["status"] = {"phase": "Running", "conditions": [], "observedGeneration": 3}
     app = decode(spec_doc, Application)
     assert app.metadata.generation == 3
-    assert app.status is not None and app.status.phase == "Running"
+    assert app.status is not None
+    assert app.status.phase == "Running"
 
 
 def test_effective_deletion_policy_defaults_by_environment(spec_doc: dict[str, Any]) -> None:

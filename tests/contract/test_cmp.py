@@ -1,0 +1,199 @@
+"""The plugin as Argo CD's CMP v2 sidecar runs it: a subprocess in the app's source directory,
+Argo CD's environment, stdout parsed as a manifest stream, errors as non-zero + stderr."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+TEMPLATE_APPS = ROOT / "gitops-repo-template" / "apps"
+PLUGIN = [sys.executable, "-c", "from renderer.cmp import main; main()", "generate"]
+SECRET_MARKERS = ("PGPASSWORD", "password", "clientSecret", "OIDC_CLIENT_SECRET:")
+
+
+def argocd_env(app_dir: Path, **extra: str) -> dict[str, str]:
+    """The environment the repo-server gives the sidecar (plus the sidecar's own settings)."""
+    source_path = str(app_dir.relative_to(app_dir.parents[2]))
+    return {
+        "PATH": os.environ["PATH"],
+        "HOME": str(app_dir),
+        "BASE_DOMAIN": "apps.example.com",
+        "AWS_ACCOUNT_ID": "123456789012",
+        "ARGOCD_APP_NAME": f"{app_dir.parent.name}-{app_dir.name}",
+        "ARGOCD_APP_NAMESPACE": "argocd",
+        "ARGOCD_APP_REVISION": "0123456789abcdef0123456789abcdef01234567",
+        "ARGOCD_APP_REVISION_SHORT": "0123456",
+        "ARGOCD_APP_SOURCE_PATH": source_path,
+        "ARGOCD_APP_SOURCE_REPO_URL": "https://github.com/example/gitops.git",
+        "ARGOCD_APP_SOURCE_TARGET_REVISION": "HEAD",
+        "KUBE_VERSION": "1.31.4",
+        "KUBE_API_VERSIONS": "v1,apps/v1,autoscaling/v2,policy/v1,networking.k8s.io/v1,"
+        "platform.internal/v1alpha1",
+        **extra,
+    }
+
+
+def generate(app_dir: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        PLUGIN, cwd=app_dir, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+@pytest.fixture
+def gitops(tmp_path: Path) -> Path:
+    """A copy of the template's apps, laid out as in a GitOps repo checkout."""
+    shutil.copytree(TEMPLATE_APPS, tmp_path / "repo" / "apps")
+    return tmp_path / "repo" / "apps"
+
+
+APP_DIRS = sorted(
+    p.parent.relative_to(TEMPLATE_APPS)
+    for p in TEMPLATE_APPS.glob("*/*/*.yaml")
+    if p.name == "application.yaml"
+)
+
+
+@pytest.mark.parametrize("app", APP_DIRS, ids=str)
+def test_every_template_app_renders_to_a_manifest_stream_only(gitops: Path, app: Path) -> None:
+    result = generate(gitops / app, argocd_env(gitops / app))
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    documents = list(yaml.safe_load_all(result.stdout))
+    assert documents
+    for document in documents:
+        assert {"apiVersion", "kind", "metadata"} <= document.keys()
+    assert not any(marker in result.stdout for marker in SECRET_MARKERS)
+
+
+def test_output_matches_the_golden_render(gitops: Path) -> None:
+    app = gitops / "production" / "storefront"
+    result = generate(app, argocd_env(app))
+    golden = (ROOT / "tests" / "golden" / "production" / "storefront.yaml").read_text()
+    assert result.stdout == golden
+
+
+def test_plugin_parameters_and_env_override_the_sidecar_settings(gitops: Path) -> None:
+    app = gitops / "uat" / "docs-site"
+    parameters = json.dumps([{"name": "base-domain", "string": "param.example.org"}])
+    result = generate(
+        app,
+        argocd_env(app, ARGOCD_ENV_BASE_DOMAIN="env.example.org", ARGOCD_APP_PARAMETERS=parameters),
+    )
+    assert "docs-site.uat.param.example.org" in result.stdout
+    result = generate(app, argocd_env(app, ARGOCD_ENV_BASE_DOMAIN="env.example.org"))
+    assert "docs-site.uat.env.example.org" in result.stdout
+    result = generate(app, argocd_env(app, PARAM_BASE_DOMAIN="p.example.org"))
+    assert "docs-site.uat.p.example.org" in result.stdout
+
+
+def test_a_preview_from_plugin_env(gitops: Path) -> None:
+    app = gitops / "staging" / "storefront"
+    env = argocd_env(
+        app,
+        ARGOCD_ENV_PREVIEW_PR="17",
+        ARGOCD_ENV_PREVIEW_HEAD_SHA="89abcde",
+        ARGOCD_ENV_PREVIEW_TTL="48h",
+    )
+    result = generate(app, env)
+    assert result.returncode == 0, result.stderr
+    documents = list(yaml.safe_load_all(result.stdout))
+    assert documents[0]["kind"] == "Namespace"
+    assert documents[0]["metadata"]["name"] == "preview-storefront-pr-17"
+    preview = next(d for d in documents if d["kind"] == "PreviewEnvironment")
+    assert preview["spec"]["headSha"] == "89abcde"
+    assert preview["spec"]["imageRef"].endswith(":storefront-89abcde")
+
+
+def assert_clear_failure(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
+    assert result.returncode != 0
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("plattr-cmp: cannot render Argo CD app")
+    for fragment in fragments:
+        assert fragment in result.stderr, result.stderr
+
+
+def test_an_invalid_spec_fails_with_file_line_and_field(gitops: Path) -> None:
+    app = gitops / "uat" / "docs-site"
+    spec = app / "application.yaml"
+    spec.write_text(spec.read_text().replace("framework: static", "framework: rails"))
+    assert_clear_failure(
+        generate(app, argocd_env(app)),
+        "application.yaml:7: spec.framework: must be one of",
+        "'rails'",
+    )
+
+
+def test_an_empty_directory_never_yields_an_empty_stream(tmp_path: Path) -> None:
+    app = tmp_path / "repo" / "apps" / "uat" / "nothing"
+    app.mkdir(parents=True)
+    (app / "README.yaml").write_text("note: not a spec\n")
+    assert_clear_failure(generate(app, argocd_env(app)), "no Application found")
+
+
+def test_missing_base_domain_is_named(gitops: Path) -> None:
+    app = gitops / "uat" / "worker"
+    env = argocd_env(app)
+    del env["BASE_DOMAIN"]
+    assert_clear_failure(generate(app, env), "BASE_DOMAIN")
+
+
+def test_wrong_environment_for_its_directory(gitops: Path) -> None:
+    moved = gitops / "production" / "worker"
+    shutil.copytree(gitops / "uat" / "worker", moved)
+    assert_clear_failure(generate(moved, argocd_env(moved)), "says environment 'uat'")
+
+
+def test_a_cluster_without_the_crds_is_named(gitops: Path) -> None:
+    app = gitops / "uat" / "worker"
+    env = argocd_env(app, KUBE_API_VERSIONS="v1,apps/v1,networking.k8s.io/v1")
+    assert_clear_failure(
+        generate(app, env), "platform.internal/v1alpha1", "install the Plattr CRDs"
+    )
+
+
+def test_unparseable_yaml_and_usage_errors(gitops: Path) -> None:
+    app = gitops / "uat" / "worker"
+    (app / "application.yaml").write_text("spec: [unclosed\n")
+    assert_clear_failure(generate(app, argocd_env(app)), "application.yaml:2", "not valid YAML")
+    usage = subprocess.run(
+        [*PLUGIN[:-1], "render"], capture_output=True, text=True, check=False, cwd=app
+    )
+    assert usage.returncode == 2
+    assert "usage: plattr-cmp generate" in usage.stderr
+
+
+def test_sigterm_ends_cleanly(gitops: Path) -> None:
+    app = gitops / "staging" / "reports"
+    slow = app / "bin"
+    slow.mkdir()
+    (slow / "kustomize").write_text("#!/bin/sh\nexec sleep 30\n")
+    (slow / "kustomize").chmod(0o755)
+    env = argocd_env(app, PATH=f"{slow}:{os.environ['PATH']}")
+    process = subprocess.Popen(
+        PLUGIN, cwd=app, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not _has_child(process.pid):
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=30)
+    assert process.returncode == 143
+    assert stdout == ""
+    assert "terminated (SIGTERM)" in stderr
+    assert "Traceback" not in stderr
+
+
+def _has_child(pid: int) -> bool:
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    return children.exists() and children.read_text().strip() != ""
