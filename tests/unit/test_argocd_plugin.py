@@ -32,7 +32,7 @@ def test_announced_parameters_are_exactly_those_the_plugin_reads() -> None:
     plugin = load(ARGOCD / "plugin.yaml")
     announced = {p["name"] for p in plugin["spec"]["parameters"]["static"]}
     source = (ROOT / "renderer" / "cmp.py").read_text()
-    read = set(re.findall(r'get\("([a-z-]+)"\)', source))
+    read = set(re.findall(r'(?<![.\w])get\("([a-z-]+)"\)', source))
     assert announced == read
 
 
