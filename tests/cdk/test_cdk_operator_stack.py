@@ -1,0 +1,344 @@
+"""PlattrOperatorStack in both modes: namespaces, CRDs, secret, ECR, IRSA, Helm releases."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk import Stack
+from aws_cdk.assertions import Annotations, Match
+from cdk_helpers import (
+    TOKEN,
+    as_list,
+    flatten,
+    helm_releases,
+    objects_of_kind,
+    policy_statements,
+    resources,
+)
+from conftest import BYO_CONTEXT, COMMON_CONTEXT, cached_synth, template
+from plattr_cdk.namespaces import QUOTAS
+from plattr_cdk.plattr_chart import CHART_DIR, chart_missing_reason, load_crds
+
+Mode = tuple[str, dict[str, Stack]]
+OPERATOR = "PlattrOperatorStack"
+
+
+def test_system_and_environment_namespaces_with_quotas(mode: Mode) -> None:
+    operator = template(mode[1], OPERATOR)
+    namespaces = objects_of_kind(operator, "Namespace")
+    assert set(namespaces) == {"plattr-system", "production", "staging", "uat"}
+    quotas = objects_of_kind(operator, "ResourceQuota")
+    assert {q["metadata"]["namespace"]: q["spec"]["hard"] for q in quotas.values()} == QUOTAS
+    assert quotas["production-quota"]["spec"]["hard"]["requests.cpu"] == "8"
+    assert quotas["staging-quota"]["spec"]["hard"]["limits.memory"] == "16Gi"
+    assert quotas["uat-quota"]["spec"]["hard"]["pods"] == "50"
+
+
+def test_operator_repository_keeps_25_images(mode: Mode) -> None:
+    operator = template(mode[1], OPERATOR)
+    operator.resource_count_is("AWS::ECR::Repository", 1)
+    (repository,) = resources(operator, "AWS::ECR::Repository").values()
+    assert repository["DeletionPolicy"] == "Retain"
+    props = repository["Properties"]
+    assert props["RepositoryName"] == "plattr-operator"
+    assert props["ImageScanningConfiguration"] == {"ScanOnPush": True}
+    (rule,) = json.loads(props["LifecyclePolicy"]["LifecyclePolicyText"])["rules"]
+    assert rule["selection"]["countType"] == "imageCountMoreThan"
+    assert rule["selection"]["countNumber"] == 25
+
+
+def test_db_admin_secret_is_created_here_only_when_aurora_is_not(mode: Mode) -> None:
+    name, stacks = mode
+    operator = template(stacks, OPERATOR)
+    secrets = {
+        r["Properties"]["Name"]: r
+        for r in resources(operator, "AWS::SecretsManager::Secret").values()
+    }
+    if name == "infra":
+        # Aurora's own master secret (in PlattrInfraStack) is the one the controller reads.
+        assert "plattr/db-admin" not in secrets
+        return
+    secret = secrets["plattr/db-admin"]
+    assert secret["DeletionPolicy"] == "Retain"
+    generator = secret["Properties"]["GenerateSecretString"]
+    assert generator["GenerateStringKey"] == "password"
+    assert json.loads(generator["SecretStringTemplate"]) == {
+        "username": "plattr_admin",
+        "engine": "postgres",
+        "host": BYO_CONTEXT["auroraEndpoint"],
+        "port": 5432,
+        "dbname": "plattr",
+    }
+
+
+def _controller_role(stacks: dict[str, Stack]) -> dict[str, Any]:
+    roles = resources(template(stacks, OPERATOR), "AWS::IAM::Role")
+    (role,) = [r for key, r in roles.items() if key.startswith("ControllerRole")]
+    return role["Properties"]
+
+
+def test_controller_role_trusts_only_its_service_account(mode: Mode) -> None:
+    operator = template(mode[1], OPERATOR)
+    (statement,) = _controller_role(mode[1])["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+    assert "Federated" in statement["Principal"]
+    condition = statement["Condition"]["StringEquals"]["Fn::GetAtt"][0]
+    (values,) = [
+        r["Properties"]["Value"]
+        for key, r in resources(operator, "Custom::AWSCDKCfnJson").items()
+        if key == condition
+    ]
+    claims = {key.rsplit(":", 1)[1]: value for key, value in json.loads(flatten(values)).items()}
+    assert claims == {
+        "sub": "system:serviceaccount:plattr-system:plattr-operator",
+        "aud": "sts.amazonaws.com",
+    }
+
+
+def test_controller_policy_is_least_privilege(mode: Mode) -> None:
+    statements = policy_statements(template(mode[1], OPERATOR), "ControllerRole")
+    by_sid = {s.get("Sid", "secret"): s for s in statements}
+    assert set(by_sid) == {"PlatformBuckets", "PlatformObjects", "secret", "WhoAmI"}
+    buckets = json.dumps(by_sid["PlatformBuckets"]["Resource"])
+    assert buckets.endswith(':s3:::plattr-*"]]}')
+    assert json.dumps(by_sid["PlatformObjects"]["Resource"]).endswith(':s3:::plattr-*/*"]]}')
+    assert all(":" in a and "*" not in a for s in statements for a in as_list(s["Action"]))
+    assert "s3:CreateBucket" in by_sid["PlatformBuckets"]["Action"]
+    assert sorted(by_sid["secret"]["Action"]) == [
+        "secretsmanager:DescribeSecret",
+        "secretsmanager:GetSecretValue",
+    ]
+    assert by_sid["secret"]["Resource"] != "*"  # exactly plattr/db-admin
+    # The only unscoped statement is an action that takes no resource.
+    assert [s["Action"] for s in statements if s["Resource"] == "*"] == ["sts:GetCallerIdentity"]
+
+
+def test_six_helm_releases_with_pinned_charts(mode: Mode) -> None:
+    releases = helm_releases(template(mode[1], OPERATOR))
+    assert set(releases) == {
+        "plattr-operator",
+        "argocd",
+        "cert-manager",
+        "external-dns",
+        "ingress-nginx",
+        "keycloak",
+    }
+    for name, release in releases.items():
+        if name != "plattr-operator":
+            assert release["Repository"].startswith("https://")
+            assert release["Version"][0] in "v0123456789"
+
+
+def test_plattr_release_comes_from_the_local_chart_with_the_guides_env(mode: Mode) -> None:
+    name, stacks = mode
+    release = helm_releases(template(stacks, OPERATOR))["plattr-operator"]
+    assert release["Namespace"] == "plattr-system"
+    assert release["SkipCrds"] is True  # the stack applies the CRDs itself
+    assert "ChartAssetURL" in release
+    assert "Chart" not in release
+    values = release["Values"]
+    assert values["serviceAccount"]["name"] == "plattr-operator"
+    assert values["serviceAccount"]["annotations"] == {"eks.amazonaws.com/role-arn": TOKEN}
+    env = values["env"]
+    assert set(env) == {
+        "DB_SECRET_ARN",
+        "DB_HOST",
+        "AWS_REGION",
+        "BASE_DOMAIN",
+        "KEYCLOAK_URL",
+        "KEYCLOAK_ADMIN_USER",
+        "LEADER_ELECTION",
+        "LEASE_NAMESPACE",
+    }
+    assert env["LEADER_ELECTION"] == "true"
+    assert env["LEASE_NAMESPACE"] == "plattr-system"
+    assert env["BASE_DOMAIN"] == COMMON_CONTEXT["baseDomain"]
+    assert env["KEYCLOAK_URL"] == f"https://keycloak.{COMMON_CONTEXT['baseDomain']}"
+    assert env["DB_HOST"] == (TOKEN if name == "infra" else BYO_CONTEXT["auroraEndpoint"])
+    assert values["secretEnv"] == {
+        "KEYCLOAK_ADMIN_PASSWORD": {"name": "keycloak-admin", "key": "password"}
+    }
+
+
+def test_infra_mode_wires_the_infra_stacks_resources(infra_mode: dict[str, Stack]) -> None:
+    operator = template(infra_mode, OPERATOR)
+    release = resources(operator, "Custom::AWSCDK-EKS-HelmChart")
+    values = json.dumps([r["Properties"]["Values"] for r in release.values()])
+    assert "Fn::ImportValue" in values  # DB secret ARN and Aurora endpoint from PlattrInfraStack
+    for helm in release.values():
+        assert "Fn::ImportValue" in json.dumps(helm["Properties"]["ClusterName"])
+
+
+def test_byo_mode_opens_aurora_to_the_clusters_security_group(byo_mode: dict[str, Stack]) -> None:
+    operator = template(byo_mode, OPERATOR)
+    operator.has_resource_properties(
+        "AWS::EC2::SecurityGroupIngress",
+        {
+            "GroupId": BYO_CONTEXT["auroraSgId"],
+            "FromPort": 5432,
+            "ToPort": 5432,
+            "IpProtocol": "tcp",
+            "SourceSecurityGroupId": {"Fn::GetAtt": [Match.any_value(), Match.any_value()]},
+        },
+    )
+    (describe,) = resources(operator, "Custom::AWS").values()
+    assert "describeCluster" in json.dumps(describe["Properties"]["Update"])
+    statements = [
+        s
+        for r in resources(operator, "AWS::IAM::Policy").values()
+        for s in r["Properties"]["PolicyDocument"]["Statement"]
+        if s["Action"] == "eks:DescribeCluster"
+    ]
+    (statement,) = statements
+    assert json.dumps(statement["Resource"]).endswith(':cluster/my-eks-cluster"]]}')
+    helm = next(iter(resources(operator, "Custom::AWSCDK-EKS-HelmChart").values()))
+    assert helm["Properties"]["ClusterName"] == BYO_CONTEXT["eksClusterName"]
+    assert helm["Properties"]["RoleArn"] == BYO_CONTEXT["kubectlRoleArn"]
+
+
+def test_cert_manager_and_the_letsencrypt_prod_issuer(mode: Mode) -> None:
+    operator = template(mode[1], OPERATOR)
+    release = helm_releases(operator)["cert-manager"]
+    assert release["Values"] == {"crds": {"enabled": True}}
+    assert release["Wait"] is True  # the issuer needs cert-manager's webhook
+    issuer = objects_of_kind(operator, "ClusterIssuer")["letsencrypt-prod"]
+    acme = issuer["spec"]["acme"]
+    assert acme["server"] == "https://acme-v02.api.letsencrypt.org/directory"
+    assert acme["email"] == f"platform@{COMMON_CONTEXT['baseDomain']}"
+    assert acme["solvers"] == [{"http01": {"ingress": {"ingressClassName": "nginx"}}}]
+
+
+def test_external_dns_writes_only_its_zone(mode: Mode) -> None:
+    operator = template(mode[1], OPERATOR)
+    values = helm_releases(operator)["external-dns"]["Values"]
+    zone = COMMON_CONTEXT["hostedZoneId"]
+    assert values["provider"] == {"name": "aws"}
+    assert values["domainFilters"] == [COMMON_CONTEXT["baseDomain"]]
+    assert values["extraArgs"] == [f"--zone-id-filter={zone}"]
+    assert values["serviceAccount"]["annotations"] == {"eks.amazonaws.com/role-arn": TOKEN}
+    statements = {s["Sid"]: s for s in policy_statements(operator, "ExternalDnsRole")}
+    assert json.dumps(statements["RecordsOfTheZone"]["Resource"]).endswith(
+        f':route53:::hostedzone/{zone}"]]}}'
+    )
+    assert "route53:ChangeResourceRecordSets" in statements["RecordsOfTheZone"]["Action"]
+    assert statements["FindTheZone"] == {
+        "Sid": "FindTheZone",
+        "Action": "route53:ListHostedZones",
+        "Effect": "Allow",
+        "Resource": "*",
+    }
+
+
+def test_ingress_nginx_on_an_nlb(mode: Mode) -> None:
+    values = helm_releases(template(mode[1], OPERATOR))["ingress-nginx"]["Values"]
+    annotations = values["controller"]["service"]["annotations"]
+    assert annotations["service.beta.kubernetes.io/aws-load-balancer-type"] == "nlb"
+    assert values["controller"]["ingressClassResource"]["name"] == "nginx"
+
+
+def test_keycloak_26_two_replicas_external_postgres_https(mode: Mode) -> None:
+    name, stacks = mode
+    operator = template(stacks, OPERATOR)
+    values = helm_releases(operator)["keycloak"]["Values"]
+    assert values["replicas"] == 2
+    assert values["image"]["tag"].startswith("26.")
+    database = values["database"]
+    assert database["vendor"] == "postgres"
+    assert database["hostname"] == (TOKEN if name == "infra" else BYO_CONTEXT["auroraEndpoint"])
+    assert database["existingSecret"] == "keycloak-db"
+    host = f"keycloak.{COMMON_CONTEXT['baseDomain']}"
+    ingress = values["ingress"]
+    assert ingress["annotations"] == {"cert-manager.io/cluster-issuer": "letsencrypt-prod"}
+    assert ingress["tls"] == [{"hosts": [host], "secretName": "keycloak-tls"}]
+    names = {
+        r["Properties"]["Name"] for r in resources(operator, "AWS::SecretsManager::Secret").values()
+    }
+    assert {"plattr/keycloak-admin", "plattr/keycloak-db"} <= names
+
+
+def test_argocd_runs_the_plattr_plugin_as_a_sidecar(mode: Mode) -> None:
+    values = helm_releases(template(mode[1], OPERATOR))["argocd"]["Values"]
+    (sidecar,) = values["repoServer"]["extraContainers"]
+    assert sidecar["command"] == ["/var/run/argocd/argocd-cmp-server"]
+    assert sidecar["securityContext"]["runAsUser"] == 999
+    assert sidecar["image"].endswith(":plugin-latest")
+    mounts = {m["name"]: m["mountPath"] for m in sidecar["volumeMounts"]}
+    assert mounts["plugins"] == "/home/argocd/cmp-server/plugins"
+    assert mounts["var-files"] == "/var/run/argocd"
+
+
+def test_add_on_flags_turn_their_resources_off(tmp_path_factory: pytest.TempPathFactory) -> None:
+    flags = {
+        "installArgoCd": "false",
+        "installCertManager": "false",
+        "installExternalDns": "false",
+        "installIngressNginx": "false",
+        "installKeycloak": "false",
+    }
+    context = {**BYO_CONTEXT, **flags, "githubOrg": "acme"}
+    operator = template(cached_synth("addons-off", context, tmp_path_factory), OPERATOR)
+    releases = helm_releases(operator)
+    assert set(releases) == {"plattr-operator"}
+    assert objects_of_kind(operator, "ClusterIssuer") == {}
+    names = {
+        r["Properties"]["Name"] for r in resources(operator, "AWS::SecretsManager::Secret").values()
+    }
+    assert names == {"plattr/db-admin"}
+    assert not any(
+        key.startswith("ExternalDnsRole") for key in resources(operator, "AWS::IAM::Role")
+    )
+    env = releases["plattr-operator"]["Values"]["env"]
+    assert "KEYCLOAK_URL" not in env
+    assert "KEYCLOAK_ADMIN_USER" not in env
+    assert releases["plattr-operator"]["Values"]["secretEnv"] == {}
+
+
+def test_missing_flags_are_an_error_on_the_operator_stack_only(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    stacks = cached_synth(
+        "cicd-only", {"githubOrg": "acme", "auroraSgId": "sg-0123456789abcdef0"}, tmp_path_factory
+    )
+    errors = Annotations.from_stack(stacks[OPERATOR]).find_error("*", Match.any_value())
+    (error,) = [str(e.entry.data) for e in errors]
+    assert "eksClusterName, kubectlRoleArn, oidcProviderArn, auroraEndpoint" in error
+    assert "auroraSgId" not in error.split("pass")[0]
+    assert "-c useInfraStack=true" in error
+    assert (
+        Annotations.from_stack(stacks["PlattrCicdStack"]).find_error("*", Match.any_value()) == []
+    )
+
+
+def test_crds_from_the_chart_are_applied_before_the_release(mode: Mode) -> None:
+    crds = load_crds()
+    if not crds:
+        pytest.skip(f"no CRDs in {CHART_DIR}/crds yet (the chart's issue adds them)")
+    applied = objects_of_kind(template(mode[1], OPERATOR), "CustomResourceDefinition")
+    assert set(applied) == {crd["metadata"]["name"] for crd in crds}
+    assert {"applications.platform.internal", "previewenvironments.platform.internal"} <= set(
+        applied
+    )
+
+
+def test_chart_directory_is_installable() -> None:
+    reason = chart_missing_reason()
+    if reason:
+        pytest.skip(f"{reason} (the chart's issue adds it)")
+    assert (CHART_DIR / "Chart.yaml").is_file()
+
+
+def test_load_crds_reads_every_crd_document(tmp_path: Path) -> None:
+    (tmp_path / "crds").mkdir()
+    (tmp_path / "crds" / "b.yaml").write_text(
+        "kind: CustomResourceDefinition\nmetadata: {name: b}\n---\nkind: ConfigMap\n"
+    )
+    (tmp_path / "crds" / "a.yaml").write_text(
+        "kind: CustomResourceDefinition\nmetadata: {name: a}\n"
+    )
+    assert [c["metadata"]["name"] for c in load_crds(tmp_path)] == ["a", "b"]
+    assert chart_missing_reason(tmp_path) is not None
+    (tmp_path / "Chart.yaml").write_text("name: plattr\n")
+    assert chart_missing_reason(tmp_path) is None
