@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds or fetches every non-Python tool the local stack needs, from the registries only,
 # into a cache keyed by version:  ${PLATTR_CACHE:-~/.cache/plattr}/<tool>-<version>/
-#   kubernetes-<v>/ kube-apiserver kube-controller-manager kube-scheduler   (tools/kube, Go)
-#   etcd-<v>/etcd  kwok-<v>/kwok  kustomize-<v>/kustomize  helm-<v>/helm    (tools/kube, Go)
+#   kubernetes-<v>/ kube-apiserver kube-controller-manager kube-scheduler   (Go, tools/kube)
+#   etcd-<v>/etcd  kustomize-<v>/kustomize  helm-<v>/helm                  (Go, tools/kube)
+#   kwok-<v>/kwok                                                         (Go, tools/kwok)
 #   keycloak-<v>/  the keycloak-quarkus-dist zip from Maven Central, unpacked
 # A second run only checks that the files exist. When KUBEBUILDER_ASSETS is set (the envtest
 # convention: a directory holding kube-apiserver and etcd), those two are used from there and
@@ -14,6 +15,7 @@ TOOLS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$TOOLS_DIR/versions.env"
 CACHE="${PLATTR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/plattr}"
 KUBE_MODULE="$TOOLS_DIR/kube"
+KWOK_MODULE="$TOOLS_DIR/kwok"
 
 die() { echo "tools/build.sh: $*" >&2; exit 1; }
 
@@ -33,32 +35,41 @@ kube_ldflags() {
   echo "-s -w$x"
 }
 
-# go_build DIR PACKAGE...: build the packages whose binary is missing from DIR.
+# The binary `go build` names after a package: its last element, but a major-version suffix.
+bin_name() {
+  local name="${1##*/}"
+  [[ "$name" =~ ^v[0-9]+$ ]] && { name="${1%/*}"; name="${name##*/}"; }
+  echo "$name"
+}
+
+# go_build MODULE LDFLAGS DIR PACKAGE...: build, in the Go module MODULE, the packages whose
+# binary is missing from DIR.
 go_build() {
-  local dir="$1"; shift
+  local module="$1" ldflags="$2" dir="$3"; shift 3
   local pkg missing=()
   for pkg in "$@"; do
-    [[ -x "$dir/$(basename "$pkg")" ]] || missing+=("$pkg")
+    [[ -x "$dir/$(bin_name "$pkg")" ]] || missing+=("$pkg")
   done
   ((${#missing[@]})) || return 0
   command -v go >/dev/null || die "go not found: install Go >= 1.24 (the polyglot machine has it)"
-  echo "building ${missing[*]##*/} into $dir" >&2
+  echo "building ${missing[*]} into $dir" >&2
   local tmp; tmp="$(mktemp -d "$CACHE/.build.XXXXXX")"
-  (cd "$KUBE_MODULE" && go build -trimpath -ldflags "$(kube_ldflags)" -o "$tmp/" "${missing[@]}") \
+  (cd "$module" && go build -trimpath -ldflags "$ldflags" -o "$tmp/" "${missing[@]}") \
     || { rm -rf "$tmp"; die "go build failed for ${missing[*]} (see the compiler output above)"; }
   mkdir -p "$dir"
-  for pkg in "${missing[@]}"; do mv "$tmp/$(basename "$pkg")" "$dir/"; done
+  for pkg in "${missing[@]}"; do mv "$tmp/$(bin_name "$pkg")" "$dir/"; done
   rm -rf "$tmp"
 }
 
-# The generated go.mod must match versions.env; regenerate it (and go.sum) when it does not.
-ensure_gomod() {
+# The go.mod files must match versions.env; bring them (and go.sum) in step when they do not.
+ensure_gomods() {
   local pin
   for pin in "k8s.io/kubernetes $KUBERNETES_VERSION" "go.etcd.io/etcd/server/v3 $ETCD_VERSION" \
-    "sigs.k8s.io/kwok $KWOK_VERSION" "sigs.k8s.io/kustomize/kustomize/v5 $KUSTOMIZE_VERSION" \
-    "helm.sh/helm/v3 $HELM_VERSION"; do
-    grep -qF "	$pin" "$KUBE_MODULE/go.mod" || { python3 "$KUBE_MODULE/gen_gomod.py"; return; }
+    "sigs.k8s.io/kustomize/kustomize/v5 $KUSTOMIZE_VERSION" "helm.sh/helm/v3 $HELM_VERSION"; do
+    grep -qF "	$pin" "$KUBE_MODULE/go.mod" || { python3 "$KUBE_MODULE/gen_gomod.py"; break; }
   done
+  grep -qF "sigs.k8s.io/kwok $KWOK_VERSION" "$KWOK_MODULE/go.mod" ||
+    (cd "$KWOK_MODULE" && go get "sigs.k8s.io/kwok@$KWOK_VERSION" && go mod tidy)
 }
 
 kube_release_date() {
@@ -83,15 +94,16 @@ build_go_tools() {
     [[ -x "$f" ]] || all_present=0
   done
   ((all_present)) && return 0
-  ensure_gomod
+  ensure_gomods
   KUBE_RELEASE_DATE="$(kube_release_date)"
+  local kube=("$KUBE_MODULE" "$(kube_ldflags)")
   # API server and etcd first: they are what most tests need.
-  ((${#etcd[@]})) && go_build "$CACHE/etcd-$ETCD_VERSION" "${etcd[@]}"
-  ((${#first[@]})) && go_build "$kube_dir" "${first[@]}"
-  go_build "$kube_dir" "$k/kube-controller-manager" "$k/kube-scheduler"
-  go_build "$CACHE/kwok-$KWOK_VERSION" sigs.k8s.io/kwok/cmd/kwok
-  go_build "$CACHE/kustomize-$KUSTOMIZE_VERSION" sigs.k8s.io/kustomize/kustomize/v5
-  go_build "$CACHE/helm-$HELM_VERSION" helm.sh/helm/v3/cmd/helm
+  ((${#etcd[@]})) && go_build "${kube[@]}" "$CACHE/etcd-$ETCD_VERSION" "${etcd[@]}"
+  ((${#first[@]})) && go_build "${kube[@]}" "$kube_dir" "${first[@]}"
+  go_build "${kube[@]}" "$kube_dir" "$k/kube-controller-manager" "$k/kube-scheduler"
+  go_build "${kube[@]}" "$CACHE/kustomize-$KUSTOMIZE_VERSION" sigs.k8s.io/kustomize/kustomize/v5
+  go_build "${kube[@]}" "$CACHE/helm-$HELM_VERSION" helm.sh/helm/v3/cmd/helm
+  go_build "$KWOK_MODULE" "-s -w" "$CACHE/kwok-$KWOK_VERSION" sigs.k8s.io/kwok/cmd/kwok
 }
 
 fetch_keycloak() {

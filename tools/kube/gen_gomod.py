@@ -24,7 +24,6 @@ TOOLS = (
     "k8s.io/kubernetes/cmd/kube-apiserver",
     "k8s.io/kubernetes/cmd/kube-controller-manager",
     "k8s.io/kubernetes/cmd/kube-scheduler",
-    "sigs.k8s.io/kwok/cmd/kwok",
     "sigs.k8s.io/kustomize/kustomize/v5",
     "helm.sh/helm/v3/cmd/helm",
 )
@@ -73,7 +72,6 @@ def render(versions: dict[str, str], replaces: list[str]) -> str:
     requires = {
         "k8s.io/kubernetes": versions["KUBERNETES_VERSION"],
         "go.etcd.io/etcd/server/v3": versions["ETCD_VERSION"],
-        "sigs.k8s.io/kwok": versions["KWOK_VERSION"],
         "sigs.k8s.io/kustomize/kustomize/v5": versions["KUSTOMIZE_VERSION"],
         "helm.sh/helm/v3": versions["HELM_VERSION"],
     }
