@@ -1,0 +1,89 @@
+"""An in-memory copy of every watched object, filled by the reflectors.
+
+Reconciles read from it instead of the API server; the dashboard serves its API from it, on
+standby replicas too. Objects are the API server's JSON as dicts and are never mutated in
+place: a new version replaces the old one. Secrets are held only so the reconciler can
+compare them; never serve the `Secret` kind to anyone.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+
+from controller.kinds import KubeObject, ObjectKey
+
+
+class ObjectCache:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._objects: dict[str, dict[ObjectKey, KubeObject]] = {}
+        self._synced: set[str] = set()
+
+    def get(self, key: ObjectKey) -> KubeObject | None:
+        with self._lock:
+            return self._objects.get(key.kind, {}).get(key)
+
+    def objects(self, kind: str, namespace: str | None = None) -> list[KubeObject]:
+        """Every cached object of `kind` (in `namespace` if given), in no particular order."""
+        with self._lock:
+            objects = list(self._objects.get(kind, {}).items())
+        return [obj for key, obj in objects if namespace is None or key.namespace == namespace]
+
+    def keys(self, kind: str) -> list[ObjectKey]:
+        with self._lock:
+            return list(self._objects.get(kind, {}))
+
+    def put(self, key: ObjectKey, obj: KubeObject) -> KubeObject | None:
+        """Store `obj`; returns the version it replaced."""
+        with self._lock:
+            bucket = self._objects.setdefault(key.kind, {})
+            old = bucket.get(key)
+            bucket[key] = obj
+            return old
+
+    def remove(self, key: ObjectKey) -> KubeObject | None:
+        with self._lock:
+            return self._objects.get(key.kind, {}).pop(key, None)
+
+    def replace(
+        self,
+        kind: str,
+        objects: Iterable[tuple[ObjectKey, KubeObject]],
+        namespace: str | None = None,
+    ) -> list[tuple[ObjectKey, KubeObject | None, KubeObject | None]]:
+        """Make `kind` (in `namespace`, or everywhere) hold exactly `objects`, a fresh list;
+        returns each difference as (key, old, new) so that no change made while the watch
+        was down goes unnoticed."""
+        fresh = dict(objects)
+        with self._lock:
+            bucket = self._objects.setdefault(kind, {})
+            old = {
+                key: obj
+                for key, obj in bucket.items()
+                if namespace is None or key.namespace == namespace
+            }
+            for key in old:
+                del bucket[key]
+            bucket.update(fresh)
+            self._synced.add(kind if namespace is None else f"{kind}/{namespace}")
+        changes: list[tuple[ObjectKey, KubeObject | None, KubeObject | None]] = [
+            (key, old.get(key), obj)
+            for key, obj in fresh.items()
+            if _version(old.get(key)) != _version(obj)
+        ]
+        changes += [(key, obj, None) for key, obj in old.items() if key not in fresh]
+        return changes
+
+    def synced(self, scopes: Iterable[str]) -> bool:
+        """Whether every scope (`Kind` or `Kind/namespace`) has been listed at least once."""
+        with self._lock:
+            return all(scope in self._synced for scope in scopes)
+
+    def count(self, kind: str) -> int:
+        with self._lock:
+            return len(self._objects.get(kind, {}))
+
+
+def _version(obj: KubeObject | None) -> str | None:
+    return None if obj is None else obj["metadata"].get("resourceVersion")

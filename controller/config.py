@@ -1,0 +1,262 @@
+"""The controller's settings, read from the environment once at start-up.
+
+`Settings.from_env` checks every variable and reports all problems at once (variable, value,
+what to set), so an operator fixes a broken Deployment in one round. Secrets (the admin URL,
+the Keycloak password) are kept out of `repr` and never echoed in an error.
+`controller/README.md` documents each variable; keep the two in step.
+"""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Final, TypeVar
+
+N = TypeVar("N", int, float)
+
+LEASE_NAME: Final = "plattr-operator-leader"
+TRUE_WORDS: Final = frozenset({"true", "1", "yes", "on"})
+FALSE_WORDS: Final = frozenset({"false", "0", "no", "off", ""})
+
+
+class ConfigError(Exception):
+    """Every problem with the environment, one line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(
+            "the controller's configuration is not usable:\n"
+            + "\n".join(f"  - {problem}" for problem in problems)
+            + "\n(see controller/README.md for every variable and its default)"
+        )
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    """Where the admin credentials come from: a URL (dev) or Secrets Manager (prod)."""
+
+    admin_url: str | None = field(default=None, repr=False)
+    secret_arn: str | None = None
+    host: str | None = None
+
+
+@dataclass(frozen=True)
+class KeycloakSettings:
+    url: str
+    admin_user: str
+    admin_password: str = field(repr=False)
+    admin_realm: str = "master"
+
+
+@dataclass(frozen=True)
+class LeaderSettings:
+    enabled: bool
+    namespace: str
+    identity: str
+    lease_seconds: float
+    renew_seconds: float
+    retry_seconds: float
+    name: str = LEASE_NAME
+
+
+@dataclass(frozen=True)
+class Settings:
+    base_domain: str
+    aws_region: str
+    database: DatabaseSettings
+    keycloak: KeycloakSettings | None
+    leader: LeaderSettings
+    aws_endpoint_url: str | None = None
+    aws_account_id: str | None = None
+    oidc_provider_arn: str | None = None
+    oidc_issuer: str | None = None
+    bucket_prefix: str = "plattr"
+    watch_namespaces: tuple[str, ...] = ()
+    metrics_host: str = "0.0.0.0"  # noqa: S104 - a pod's port, reached through its Service
+    metrics_port: int = 9090
+    resync_seconds: float = 300.0
+    workers: int = 4
+    ttl_sweep_seconds: float = 300.0
+    log_level: str = "INFO"
+
+    @property
+    def auth_configured(self) -> bool:
+        return self.keycloak is not None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        """Settings from `env` (normally `os.environ`); `ConfigError` lists every problem."""
+        reader = _Reader(env)
+        settings = cls(
+            base_domain=reader.required(
+                "BASE_DOMAIN", "the apps' base domain, e.g. apps.example.com"
+            ),
+            aws_region=reader.required("AWS_REGION", "the AWS region, e.g. eu-west-1"),
+            database=_database(reader),
+            keycloak=_keycloak(reader),
+            leader=_leader(reader),
+            aws_endpoint_url=reader.optional_url("AWS_ENDPOINT_URL"),
+            aws_account_id=reader.optional("AWS_ACCOUNT_ID"),
+            oidc_provider_arn=reader.optional("OIDC_PROVIDER_ARN"),
+            oidc_issuer=reader.optional("OIDC_ISSUER"),
+            bucket_prefix=reader.text("BUCKET_PREFIX", "plattr"),
+            watch_namespaces=tuple(
+                part.strip()
+                for part in reader.text("WATCH_NAMESPACES", "").split(",")
+                if part.strip()
+            ),
+            metrics_host=reader.text("METRICS_HOST", "0.0.0.0"),  # noqa: S104
+            metrics_port=reader.number("METRICS_PORT", 9090, int, low=1, high=65535),
+            resync_seconds=reader.number("RESYNC_SECONDS", 300.0, float, low=1),
+            workers=reader.number("WORKERS", 4, int, low=1, high=64),
+            ttl_sweep_seconds=reader.number("TTL_SWEEP_SECONDS", 300.0, float, low=1),
+            log_level=reader.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
+        )
+        reader.raise_problems()
+        return settings
+
+
+def _database(reader: _Reader) -> DatabaseSettings:
+    admin_url = reader.optional("DB_ADMIN_URL")
+    secret_arn = reader.optional("DB_SECRET_ARN")
+    host = reader.optional("DB_HOST")
+    if admin_url is None and secret_arn is None:
+        reader.problem(
+            "DB_ADMIN_URL / DB_SECRET_ARN: neither is set; set DB_ADMIN_URL "
+            "(postgresql://user:password@host:5432/db, dev) or DB_SECRET_ARN and DB_HOST (prod)"
+        )
+    if admin_url is not None and not admin_url.startswith(("postgresql://", "postgres://")):
+        reader.problem(
+            "DB_ADMIN_URL: not a postgresql:// URL (value not shown: it holds a password); "
+            "use postgresql://user:password@host:5432/db"
+        )
+    if admin_url is None and secret_arn is not None and host is None:
+        reader.problem("DB_HOST: not set, but DB_SECRET_ARN needs it; set the Aurora endpoint")
+    return DatabaseSettings(
+        admin_url=admin_url,
+        secret_arn=secret_arn,
+        host=host,
+    )
+
+
+def _keycloak(reader: _Reader) -> KeycloakSettings | None:
+    names = ("KEYCLOAK_URL", "KEYCLOAK_ADMIN_USER", "KEYCLOAK_ADMIN_PASSWORD")
+    values = [reader.optional(name) for name in names]
+    if not any(values):
+        return None  # auth is off: apps asking for it get AuthReady=False, AuthNotConfigured
+    missing = [name for name, value in zip(names, values, strict=True) if not value]
+    if missing:
+        reader.problem(
+            f"{', '.join(missing)}: not set, but the other Keycloak variables are; "
+            "set all three, or none to run without auth"
+        )
+        return None
+    url, user, password = (value or "" for value in values)
+    reader.check_url("KEYCLOAK_URL", url)
+    return KeycloakSettings(
+        url=url.rstrip("/"),
+        admin_user=user,
+        admin_password=password,
+        admin_realm=reader.text("KEYCLOAK_ADMIN_REALM", "master"),
+    )
+
+
+def _leader(reader: _Reader) -> LeaderSettings:
+    lease = reader.number("LEASE_DURATION_SECONDS", 15.0, float, low=1)
+    renew = reader.number("LEASE_RENEW_SECONDS", 5.0, float, low=0.1)
+    if renew >= lease:
+        reader.problem(
+            f"LEASE_RENEW_SECONDS={renew}: must be shorter than LEASE_DURATION_SECONDS={lease}, "
+            "or the lease expires between renewals"
+        )
+    return LeaderSettings(
+        enabled=reader.flag("LEADER_ELECTION", default=False),
+        namespace=reader.text("LEASE_NAMESPACE", "plattr-system"),
+        identity=reader.text("POD_NAME", f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"),
+        lease_seconds=lease,
+        renew_seconds=renew,
+        retry_seconds=reader.number("LEASE_RETRY_SECONDS", 2.0, float, low=0.1),
+    )
+
+
+class _Reader:
+    """Reads variables, collecting problems instead of stopping at the first."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+        self._problems: list[str] = []
+
+    def problem(self, text: str) -> None:
+        self._problems.append(text)
+
+    def raise_problems(self) -> None:
+        if self._problems:
+            raise ConfigError(self._problems)
+
+    def optional(self, name: str) -> str | None:
+        value = self._env.get(name, "").strip()
+        return value or None
+
+    def text(self, name: str, default: str) -> str:
+        return self.optional(name) or default
+
+    def required(self, name: str, what: str) -> str:
+        value = self.optional(name)
+        if value is None:
+            self.problem(f"{name}: not set; set it to {what}")
+            return ""
+        return value
+
+    def optional_url(self, name: str) -> str | None:
+        value = self.optional(name)
+        if value is not None:
+            self.check_url(name, value)
+        return value
+
+    def check_url(self, name: str, value: str) -> None:
+        if not value.startswith(("http://", "https://")):
+            self.problem(f"{name}={value!r}: not an http(s) URL; use e.g. https://host:port")
+
+    def flag(self, name: str, *, default: bool) -> bool:
+        value = self._env.get(name)
+        if value is None:
+            return default
+        word = value.strip().lower()
+        if word in TRUE_WORDS:
+            return True
+        if word not in FALSE_WORDS:
+            self.problem(f"{name}={value!r}: not a boolean; use true or false")
+        return False
+
+    def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
+        value = self.text(name, default).upper()
+        if value not in choices:
+            self.problem(f"{name}={value!r}: not one of {', '.join(choices)}")
+            return default
+        return value
+
+    def number(
+        self,
+        name: str,
+        default: N,
+        kind: Callable[[str], N],
+        *,
+        low: float | None = None,
+        high: float | None = None,
+    ) -> N:
+        raw = self.optional(name)
+        if raw is None:
+            return default
+        try:
+            value = kind(raw)
+        except ValueError:
+            self.problem(f"{name}={raw!r}: not a number; use e.g. {default}")
+            return default
+        number = float(value)
+        if (low is not None and number < low) or (high is not None and number > high):
+            bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
+            self.problem(f"{name}={raw!r}: out of range; use a value {bounds}")
+            return default
+        return value
