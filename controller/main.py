@@ -1,0 +1,57 @@
+"""`plattr-controller`: read the settings, start the controller, serve HTTP on
+METRICS_PORT until SIGTERM or SIGINT, then stop and hand the lease back."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import uvicorn
+
+from controller import logs
+from controller.config import ConfigError, Settings
+from controller.http import create_app
+from controller.kube import Kube, load_api_client
+from controller.metrics import Metrics
+from controller.provisioners.interfaces import ProvisionerError
+from controller.runtime import Controller
+from controller.services import build_provisioners
+
+log = logging.getLogger("controller")
+
+EXIT_CONFIG = 2
+
+
+def main() -> int:
+    try:
+        settings = Settings.from_env(os.environ)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_CONFIG
+    keycloak_password = settings.keycloak.admin_password if settings.keycloak else None
+    logs.configure(settings.log_level, secrets=[s for s in (keycloak_password,) if s])
+    try:
+        provisioners = build_provisioners(settings)
+    except ProvisionerError as exc:
+        log.error("cannot start: %s", exc, extra={"reason": exc.reason})
+        return EXIT_CONFIG
+    metrics = Metrics()
+    controller = Controller(
+        settings, Kube(load_api_client(), metrics.count_request), provisioners, metrics
+    )
+    controller.start()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(controller.view),
+            host=settings.metrics_host,
+            port=settings.metrics_port,
+            log_config=None,
+            access_log=False,
+        )
+    )
+    try:
+        server.run()
+    finally:
+        controller.stop()
+    return 0

@@ -1,0 +1,378 @@
+"""One reconcile of an Application or a PreviewEnvironment: finalizer first, then database,
+storage and auth (each independently, each a condition), DeploymentReady from the
+Deployment Argo CD applied, and a status written only when it differs. Deletion honours the
+deletion policy. Returns whether the reconcile succeeded; the caller schedules retries.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Final, TypeVar
+
+import msgspec
+
+from controller import app_config
+from controller.cache import ObjectCache
+from controller.cluster import Cluster
+from controller.conditions import (
+    AUTH_READY,
+    DATABASE_READY,
+    DEPLOYMENT_READY,
+    STORAGE_READY,
+    Transition,
+    compute_phase,
+    merge_conditions,
+    not_ready,
+    ready,
+    transitions,
+)
+from controller.kinds import APPLICATION, FINALIZER, KubeObject, ObjectKey
+from controller.kube import KubeError
+from controller.metrics import Metrics
+from controller.provisioners.interfaces import (
+    AuthProvisioner,
+    DatabaseProvisioner,
+    ProvisionerError,
+    StorageProvisioner,
+)
+from controller.subjects import (
+    InvalidSubject,
+    Subject,
+    format_rfc3339,
+    subject_of,
+)
+from plattr import secret_keys
+from plattr.models import ApplicationStatus, Condition, PreviewEnvironmentStatus
+
+log = logging.getLogger(__name__)
+
+PROVISIONED: Final = "Provisioned"
+P = TypeVar("P")
+
+
+@dataclass(frozen=True)
+class Provisioners:
+    """The real services behind each condition; None when the controller has no settings
+    for it (apps that need it then report `<Kind>NotConfigured`)."""
+
+    database: DatabaseProvisioner | None
+    storage: StorageProvisioner | None
+    auth: AuthProvisioner | None
+
+
+@dataclass
+class _Outcome:
+    conditions: list[Condition] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    secrets: list[str] = field(default_factory=list)
+
+
+class Reconciler:
+    def __init__(
+        self,
+        cluster: Cluster,
+        cache: ObjectCache,
+        provisioners: Provisioners,
+        metrics: Metrics,
+        *,
+        base_domain: str,
+        aws_region: str,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._cluster = cluster
+        self._cache = cache
+        self._provisioners = provisioners
+        self._metrics = metrics
+        self._base_domain = base_domain
+        self._aws_region = aws_region
+        self._now = now
+
+    def reconcile(self, key: ObjectKey, *, final_attempt: bool) -> bool:
+        """Bring `key` to its desired state. False when something failed (retry it);
+        `final_attempt` turns such a failure into phase Failed."""
+        obj = self._cache.get(key)
+        if obj is None:
+            if key.kind == APPLICATION.name:
+                self._metrics.forget_application(key.name, key.namespace)
+            return True
+        try:
+            subject = subject_of(key, obj)
+        except InvalidSubject as exc:
+            self._report_invalid(key, obj, exc)
+            return True  # retrying cannot help: a new generation will be reconciled
+        if subject.deleting:
+            return self._teardown(subject, final_attempt)
+        before = subject.status
+        if FINALIZER not in subject.finalizers:  # before any external resource exists
+            self._cluster.set_finalizer(key, subject.resource_version, present=True)
+        if before is None:
+            pending = self._status(subject, None, _Outcome(), failed=False)
+            self._publish(subject, None, pending)
+            before = pending
+        outcome = self._provision(subject)
+        outcome.conditions.append(self._deployment_condition(subject))
+        failed = bool(outcome.problems) and final_attempt
+        self._publish(subject, before, self._status(subject, before, outcome, failed=failed))
+        return not outcome.problems
+
+    # --- provisioning --------------------------------------------------------------------
+
+    def _provision(self, subject: Subject) -> _Outcome:
+        outcome = _Outcome()
+        steps: tuple[tuple[str, str, bool, Callable[[Subject], tuple[str, str | None]]], ...] = (
+            ("database", DATABASE_READY, subject.database.enabled, self._database),
+            ("storage", STORAGE_READY, subject.storage.enabled, self._storage),
+            ("auth", AUTH_READY, subject.auth.enabled, self._auth),
+        )
+        for provisioner, condition, enabled, step in steps:
+            if not enabled:
+                continue
+            try:
+                message, secret = step(subject)
+            except ProvisionerError as exc:
+                self._metrics.provisioner_errors.labels(provisioner, exc.reason).inc()
+                outcome.problems.append(f"{condition}: {exc}")
+                outcome.conditions.append(
+                    not_ready(condition, exc.reason, str(exc), subject.generation)
+                )
+                continue
+            except KubeError as exc:
+                outcome.problems.append(f"{condition}: {exc}")
+                outcome.conditions.append(
+                    not_ready(condition, "KubernetesWriteFailed", str(exc), subject.generation)
+                )
+                continue
+            outcome.conditions.append(ready(condition, PROVISIONED, message, subject.generation))
+            if secret:
+                outcome.secrets.append(secret)
+        return outcome
+
+    def _wrote(self, provisioner: str, changed: bool) -> None:
+        if changed:
+            self._metrics.provisioner_writes.labels(provisioner).inc()
+
+    def _database(self, subject: Subject) -> tuple[str, str | None]:
+        database = _configured(self._provisioners.database, "Database", "DB_ADMIN_URL")
+        target, labels = subject.target, app_config.owner_labels(subject.key, subject.target)
+        name = target.secret_name("db")
+        existing = self._cluster.secret(target.namespace, name) or {}
+        password = existing.get(secret_keys.PGPASSWORD)
+        rotated = password is None  # a lost Secret means a new password (rotation)
+        password = password or app_config.new_password()
+        self._wrote("database", database.ensure(target, password, reset_password=rotated))
+        data = app_config.database_secret(database.endpoint(), target, password)
+        self._cluster.apply_secret(target.namespace, name, data, labels)
+        return f"schema {target.schema}, login role {target.login_role}, Secret {name}", name
+
+    def _storage(self, subject: Subject) -> tuple[str, str | None]:
+        storage = _configured(self._provisioners.storage, "Storage", "AWS_REGION")
+        target, labels = subject.target, app_config.owner_labels(subject.key, subject.target)
+        buckets, changed = storage.ensure(target, subject.storage.buckets)
+        self._wrote("storage", changed)
+        name = target.secret_name("storage")
+        data = app_config.storage_config(buckets, self._aws_region)
+        self._cluster.apply_config_map(target.namespace, name, data, labels)
+        return f"buckets {', '.join(sorted(buckets.values()))}; ConfigMap {name}", None
+
+    def _auth(self, subject: Subject) -> tuple[str, str | None]:
+        auth = _configured(self._provisioners.auth, "Auth", "KEYCLOAK_URL")
+        target, labels = subject.target, app_config.owner_labels(subject.key, subject.target)
+        uris = app_config.redirect_uris(target, self._base_domain, subject.extra_hosts)
+        credentials, changed = auth.ensure(target, subject.auth.providers, uris)
+        self._wrote("auth", changed)
+        name = target.secret_name("auth")
+        self._cluster.apply_secret(
+            target.namespace, name, app_config.auth_secret(credentials), labels
+        )
+        return f"realm {target.realm}, client {target.client_id}, Secret {name}", name
+
+    def _deployment_condition(self, subject: Subject) -> Condition:
+        target = subject.target
+        deployment = self._cluster.deployment(target.namespace, target.instance)
+        if deployment is None:
+            return not_ready(
+                DEPLOYMENT_READY,
+                "DeploymentNotFound",
+                f"no Deployment {target.instance} in {target.namespace} yet (Argo CD applies it)",
+                subject.generation,
+            )
+        return deployment_condition(deployment, subject.generation)
+
+    # --- deletion ------------------------------------------------------------------------
+
+    def _teardown(self, subject: Subject, final_attempt: bool) -> bool:
+        if FINALIZER not in subject.finalizers:
+            return True
+        target = subject.target
+        if subject.deletion_policy == "Retain":
+            kept = ", ".join(_kept(subject)) or "nothing external"
+            self._record(
+                subject, Transition("Normal", "Retained", f"deletionPolicy Retain: kept {kept}")
+            )
+        else:
+            problems = self._delete_external(subject)
+            if problems:
+                outcome = _Outcome(
+                    conditions=list(subject.status.conditions) if subject.status else [],
+                    problems=problems,
+                )
+                failed = final_attempt
+                status = self._status(subject, subject.status, outcome, failed=failed)
+                self._publish(subject, subject.status, status)
+                for problem in problems:
+                    self._record(subject, Transition("Warning", "DeletionBlocked", problem))
+                return False
+            self._record(
+                subject,
+                Transition(
+                    "Normal",
+                    "Deleted",
+                    f"deleted {', '.join(_kept(subject)) or 'nothing external'}",
+                ),
+            )
+        self._cluster.set_finalizer(subject.key, subject.resource_version, present=False)
+        log.info(
+            "finalizer released",
+            extra={
+                "app": target.app,
+                "namespace": target.namespace,
+                "policy": subject.deletion_policy,
+            },
+        )
+        return True
+
+    def _delete_external(self, subject: Subject) -> list[str]:
+        target, problems = subject.target, []
+        try:
+            if subject.database.enabled and self._provisioners.database:
+                self._provisioners.database.drop(target)
+                self._cluster.delete_secret(target.namespace, target.secret_name("db"))
+            if subject.storage.enabled and self._provisioners.storage:
+                result = self._provisioners.storage.drop(
+                    target,
+                    [bucket.name for bucket in subject.storage.buckets],
+                    empty_first=subject.is_preview,
+                )
+                problems += [
+                    f"bucket {bucket} holds objects: empty it, or set spec.deletionPolicy: "
+                    "Retain to keep it"
+                    for bucket in result.non_empty
+                ]
+                self._cluster.delete_config_map(target.namespace, target.secret_name("storage"))
+            if subject.auth.enabled and self._provisioners.auth:
+                self._provisioners.auth.drop(target)
+                self._cluster.delete_secret(target.namespace, target.secret_name("auth"))
+            if subject.is_preview:
+                self._cluster.delete_preview_namespace(target.namespace)
+        except (ProvisionerError, KubeError) as exc:
+            problems.append(str(exc))
+        return problems
+
+    # --- status --------------------------------------------------------------------------
+
+    def _status(
+        self,
+        subject: Subject,
+        before: ApplicationStatus | None,
+        outcome: _Outcome,
+        *,
+        failed: bool,
+    ) -> ApplicationStatus:
+        now = format_rfc3339(self._now())
+        conditions = merge_conditions(before.conditions if before else [], outcome.conditions, now)
+        fields = {
+            "phase": compute_phase(conditions, failed=failed),
+            "conditions": conditions,
+            "observed_generation": subject.generation,
+            "url": f"https://{subject.target.host(self._base_domain)}",
+            "secrets": sorted(outcome.secrets),
+            "message": "; ".join(outcome.problems) or None,
+        }
+        if subject.is_preview:
+            expires = format_rfc3339(subject.expires_at) if subject.expires_at else None
+            return PreviewEnvironmentStatus(**fields, expires_at=expires)  # type: ignore[arg-type]
+        return ApplicationStatus(**fields)  # type: ignore[arg-type]
+
+    def _publish(
+        self, subject: Subject, before: ApplicationStatus | None, after: ApplicationStatus
+    ) -> None:
+        """Write `after` if it differs from `before`, with an Event per transition."""
+        key = subject.key
+        if key.kind == APPLICATION.name and after.phase:
+            self._metrics.set_phase(key.name, key.namespace, after.phase)
+        if after == before:
+            return
+        self._cluster.write_status(key, msgspec.to_builtins(after))
+        for transition in transitions(before, after):
+            self._record(subject, transition)
+        log.info(
+            "status %s",
+            after.phase,
+            extra={
+                "app": subject.target.app,
+                "namespace": key.namespace,
+                "generation": subject.generation,
+                "kind": key.kind,
+                "phase": after.phase,
+            },
+        )
+
+    def _record(self, subject: Subject, transition: Transition) -> None:
+        self._cluster.record(subject.key, subject.uid, transition)
+
+    def _report_invalid(self, key: ObjectKey, obj: KubeObject, error: InvalidSubject) -> None:
+        try:
+            before = msgspec.convert(obj.get("status") or {}, ApplicationStatus)
+        except msgspec.ValidationError:
+            before = ApplicationStatus()
+        after = msgspec.structs.replace(
+            before,
+            phase="Failed",
+            message=f"invalid spec: {error.error}",
+            observed_generation=obj["metadata"].get("generation"),
+        )
+        if after != before:
+            self._cluster.write_status(key, msgspec.to_builtins(after))
+            uid = obj["metadata"].get("uid", "")
+            self._cluster.record(key, uid, Transition("Warning", "InvalidSpec", str(error.error)))
+        log.warning("invalid spec", extra={"object": str(key), "error": str(error.error)})
+
+
+def deployment_condition(deployment: KubeObject, generation: int | None) -> Condition:
+    """Ready when the Deployment's controller has seen its latest spec and as many replicas
+    are available (and updated) as it wants."""
+    spec, status = deployment.get("spec") or {}, deployment.get("status") or {}
+    desired = int(spec.get("replicas", 1))
+    available = int(status.get("availableReplicas") or 0)
+    updated = int(status.get("updatedReplicas") or 0)
+    seen = int(status.get("observedGeneration") or 0) >= int(
+        deployment["metadata"].get("generation") or 0
+    )
+    message = f"{available}/{desired} replicas available"
+    if seen and available >= desired and updated >= desired:
+        return ready(DEPLOYMENT_READY, "ReplicasAvailable", message, generation)
+    return not_ready(DEPLOYMENT_READY, "RollingOut", message, generation)
+
+
+def _configured(provisioner: P | None, what: str, variable: str) -> P:
+    if provisioner is None:
+        raise ProvisionerError(
+            f"{what}NotConfigured",
+            f"{what.lower()} is enabled in the spec but the controller has no {what.lower()} "
+            f"settings; set {variable} (see controller/README.md)",
+        )
+    return provisioner
+
+
+def _kept(subject: Subject) -> list[str]:
+    target, parts = subject.target, []
+    if subject.database.enabled:
+        parts.append(f"schema {target.schema}")
+    if subject.storage.enabled:
+        parts.append(f"buckets {', '.join(bucket.name for bucket in subject.storage.buckets)}")
+    if subject.auth.enabled:
+        parts.append(f"realm {target.realm}")
+    return parts

@@ -1,0 +1,49 @@
+"""The real provisioners, built from the settings: PostgreSQL (DB_ADMIN_URL, or the RDS
+secret DB_SECRET_ARN with DB_HOST), S3 and IAM (the default AWS credential chain, IRSA in a
+cluster), Keycloak (KEYCLOAK_*)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from controller.config import Settings
+from controller.provisioners.database import PostgresProvisioner
+from controller.provisioners.db_admin import admin_conninfo
+from controller.provisioners.storage import S3Provisioner
+from controller.reconciler import Provisioners
+
+
+def oidc_provider_arn(settings: Settings) -> str | None:
+    """OIDC_PROVIDER_ARN, else one derived from AWS_ACCOUNT_ID and OIDC_ISSUER."""
+    if settings.oidc_provider_arn:
+        return settings.oidc_provider_arn
+    if settings.aws_account_id and settings.oidc_issuer:
+        issuer = settings.oidc_issuer.removeprefix("https://")
+        return f"arn:aws:iam::{settings.aws_account_id}:oidc-provider/{issuer}"
+    return None
+
+
+def _aws_client(settings: Settings, service: str) -> Any:
+    import boto3
+
+    return boto3.client(
+        service, region_name=settings.aws_region, endpoint_url=settings.aws_endpoint_url
+    )
+
+
+def build_provisioners(settings: Settings) -> Provisioners:
+    database = settings.database
+    conninfo = admin_conninfo(
+        admin_url=database.admin_url,
+        secret_arn=database.secret_arn,
+        host=database.host,
+        secretsmanager=_aws_client(settings, "secretsmanager") if database.secret_arn else None,
+    )
+    storage = S3Provisioner.from_settings(
+        region=settings.aws_region,
+        endpoint_url=settings.aws_endpoint_url,
+        oidc_provider_arn=oidc_provider_arn(settings),
+        oidc_issuer=settings.oidc_issuer,
+        prefix=settings.bucket_prefix,
+    )
+    return Provisioners(database=PostgresProvisioner(conninfo), storage=storage, auth=None)

@@ -1,0 +1,127 @@
+"""What one reconcile works on, read from an Application or a PreviewEnvironment: the target
+(app and environment), what to provision, the deletion policy and, for a preview, when it
+expires. Both kinds are provisioned by the same code through this one shape."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+
+from controller.kinds import APPLICATION, PREVIEW, KubeObject, ObjectKey
+from plattr.models import (
+    Application,
+    ApplicationStatus,
+    Auth,
+    Database,
+    DeletionPolicy,
+    PreviewEnvironment,
+    PreviewEnvironmentStatus,
+    Storage,
+)
+from plattr.naming import Target
+from plattr.ttl import parse_ttl
+from plattr.validation import InvalidDocument, decode
+
+PREVIEW_DELETION_POLICY: Final[DeletionPolicy] = "Delete"
+
+
+@dataclass(frozen=True)
+class Subject:
+    key: ObjectKey
+    uid: str
+    generation: int | None
+    resource_version: str
+    target: Target
+    database: Database
+    storage: Storage
+    auth: Auth
+    extra_hosts: tuple[str, ...]
+    deletion_policy: DeletionPolicy
+    deleting: bool
+    finalizers: tuple[str, ...]
+    status: ApplicationStatus | None
+    expires_at: datetime | None = None
+
+    @property
+    def is_preview(self) -> bool:
+        return self.key.kind == PREVIEW.name
+
+
+class InvalidSubject(Exception):
+    """A cached object that does not decode into its model: every field error, for status."""
+
+    def __init__(self, key: ObjectKey, error: InvalidDocument) -> None:
+        super().__init__(f"{key.kind} {key.namespace}/{key.name} is invalid: {error}")
+        self.key = key
+        self.error = error
+
+
+def subject_of(key: ObjectKey, obj: KubeObject) -> Subject:
+    """The subject of a cached Application or PreviewEnvironment; `InvalidSubject` if its
+    spec does not decode (the API server's schema should prevent that, but not every rule
+    is in the schema)."""
+    try:
+        if key.kind == APPLICATION.name:
+            return _application(key, obj, decode(obj, Application))
+        return _preview(key, obj, decode(obj, PreviewEnvironment))
+    except InvalidDocument as exc:
+        raise InvalidSubject(key, exc) from exc
+
+
+def _application(key: ObjectKey, obj: KubeObject, app: Application) -> Subject:
+    spec = app.spec
+    return Subject(
+        key=key,
+        uid=app.metadata.uid or "",
+        generation=app.metadata.generation,
+        resource_version=app.metadata.resource_version or "",
+        target=Target(app.metadata.name, spec.environment),
+        database=spec.database,
+        storage=spec.storage,
+        auth=spec.auth,
+        extra_hosts=tuple(spec.ingress.hosts),
+        deletion_policy=spec.effective_deletion_policy,
+        deleting=app.metadata.deletion_timestamp is not None,
+        finalizers=tuple(app.metadata.finalizers),
+        status=app.status,
+    )
+
+
+def _preview(key: ObjectKey, obj: KubeObject, preview: PreviewEnvironment) -> Subject:
+    spec = preview.spec
+    return Subject(
+        key=key,
+        uid=preview.metadata.uid or "",
+        generation=preview.metadata.generation,
+        resource_version=preview.metadata.resource_version or "",
+        target=Target.preview(spec.application, spec.pull_request),
+        database=spec.database,
+        storage=spec.storage,
+        auth=spec.auth,
+        extra_hosts=(),
+        deletion_policy=PREVIEW_DELETION_POLICY,
+        deleting=preview.metadata.deletion_timestamp is not None,
+        finalizers=tuple(preview.metadata.finalizers),
+        status=preview.status,
+        expires_at=preview_expiry(obj, spec.ttl),
+    )
+
+
+def preview_expiry(obj: KubeObject, ttl: str) -> datetime | None:
+    created = obj["metadata"].get("creationTimestamp")
+    if not created:
+        return None
+    return parse_rfc3339(created) + parse_ttl(ttl)
+
+
+def parse_rfc3339(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def format_rfc3339(value: datetime) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def status_type(subject: Subject) -> type[ApplicationStatus]:
+    return PreviewEnvironmentStatus if subject.is_preview else ApplicationStatus
