@@ -19,7 +19,6 @@ from plattr.models import ENVIRONMENTS, Application
 from plattr.naming import Target
 from plattr.validation import InvalidDocument, decode
 from plattr.yamlio import dump_all, load_all
-from renderer.kustomize import KustomizeError
 from renderer.pipeline import render_paths
 from renderer.plan import DEFAULT_TTL, PreviewParams, RenderError, RenderOptions
 from renderer.sources import SpecErrors, decode_applications, read_specs
@@ -176,7 +175,7 @@ def run(argv: Sequence[str]) -> int:
     except UsageError as error:
         print(f"plattr: {error}", file=sys.stderr)
         return EXIT_USAGE
-    except (SpecErrors, InvalidDocument, RenderError, KustomizeError) as error:
+    except (SpecErrors, InvalidDocument, RenderError) as error:
         print(f"plattr {args.command}: invalid input:\n{error}", file=sys.stderr)
         return EXIT_INVALID
     return code

@@ -1,7 +1,8 @@
 """`plattr-cmp generate`: the Argo CD config-management plugin (CMP v2 sidecar) entry point.
 
 Argo CD runs it with the app's source path as working directory and the environment
-described in its CMP docs. It prints only manifests on stdout. On any failure it exits
+described in its CMP docs. It prints only manifests on stdout, as a YAML stream of one-line
+JSON documents (fast to write, parsed by Argo CD like any YAML). On any failure it exits
 non-zero with one paragraph on stderr, never an empty stream with exit 0: Argo CD would
 take that as "the app has no resources" and prune everything.
 
@@ -21,8 +22,7 @@ from types import FrameType
 from typing import Any, Final, NoReturn
 
 from plattr.models import ENVIRONMENTS, Environment
-from plattr.yamlio import dump_all
-from renderer.kustomize import KustomizeError
+from plattr.yamlio import dump_all_compact
 from renderer.pipeline import render_paths
 from renderer.plan import DEFAULT_TTL, PreviewParams, RenderError, RenderOptions
 from renderer.sources import SpecErrors
@@ -161,7 +161,7 @@ def generate(env: Mapping[str, str], directory: Path) -> str:
     if options.preview is None:
         check_source_path(env, manifests)
     check_target_cluster(env, manifests)
-    return dump_all(manifests)
+    return dump_all_compact(manifests)
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> NoReturn:
@@ -187,7 +187,7 @@ def run(argv: list[str], env: Mapping[str, str]) -> int:
         output = generate(env, Path.cwd())
     except Terminated:
         return _fail(env, "terminated (SIGTERM) before rendering finished", EXIT_TERMINATED)
-    except (SpecErrors, SettingsError, RenderError, KustomizeError) as error:
+    except (SpecErrors, SettingsError, RenderError) as error:
         return _fail(env, str(error))
     except Exception as error:  # a bug of ours: still one paragraph, never a traceback
         return _fail(env, f"internal error ({type(error).__name__}: {error}); please report it")

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any, Final
 
 from plattr.yamlio import YamlError, dump_all, load_all
-from renderer.sources import KUSTOMIZATION_FILES
+from renderer.plan import RenderError
+from renderer.sources import find_kustomization
 
 RENDERED_FILE: Final = "plattr-rendered.yaml"
 TIMEOUT_SECONDS: Final = 60
@@ -29,16 +30,8 @@ _KLOG_HEADER: Final = re.compile(r"^[EWIF]\d{4} [\d:.]+\s+\d+ \S+\] ")
 FORBIDDEN_FIELDS: Final = ("helmCharts", "helmGlobals", "helmChartInflationGenerator")
 
 
-class KustomizeError(RuntimeError):
+class KustomizeError(RenderError):
     """The kustomization was refused, or kustomize failed (its own message included)."""
-
-
-def find_kustomization(directory: Path) -> Path | None:
-    for name in KUSTOMIZATION_FILES:
-        candidate = directory / name
-        if candidate.is_file() and not candidate.is_symlink():
-            return candidate
-    return None
 
 
 def kustomize_command() -> list[str]:

@@ -11,10 +11,15 @@ from pathlib import Path
 from typing import Any
 
 from plattr.validation import FieldError
-from renderer.kustomize import post_process
 from renderer.plan import RenderOptions
 from renderer.render import render
-from renderer.sources import Problem, SpecErrors, decode_applications, read_specs
+from renderer.sources import (
+    Problem,
+    SpecErrors,
+    decode_applications,
+    find_kustomization,
+    read_specs,
+)
 
 Manifest = dict[str, Any]
 
@@ -44,11 +49,14 @@ def render_paths(
     by_directory: dict[Path, list[Manifest]] = {}
     for document, app in zip(documents, applications, strict=True):
         by_directory.setdefault(Path(document.source).parent, []).extend(render(app, options))
-    manifests = [
-        manifest
-        for directory, rendered in by_directory.items()
-        for manifest in post_process(directory, rendered)
-    ]
+    manifests: list[Manifest] = []
+    for directory, rendered in by_directory.items():
+        if find_kustomization(directory) is None:
+            manifests += rendered
+        else:
+            from renderer.kustomize import post_process  # subprocess & co. only when needed
+
+            manifests += post_process(directory, rendered)
     _require_unique(manifests)
     return manifests
 

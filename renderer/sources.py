@@ -48,6 +48,15 @@ class SpecDocument(NamedTuple):
     text: str
 
 
+def find_kustomization(directory: Path) -> Path | None:
+    """The directory's kustomization file, if it has one (a symlink does not count)."""
+    for name in KUSTOMIZATION_FILES:
+        candidate = directory / name
+        if candidate.is_file() and not candidate.is_symlink():
+            return candidate
+    return None
+
+
 def is_spec(document: Any) -> bool:
     if not isinstance(document, dict):
         return False
