@@ -139,9 +139,7 @@ def throughput() -> None:
     with_output = APPS / (dumped_at - rendered_at)
     print(f"throughput, {APPS} varied apps in one process ({manifests} manifests):")
     print(f"  validate + render          {validate_render:8.0f} apps/s   target >= 2000")
-    print(
-        f"  validate + render + output {with_output:8.0f} apps/s   (the plugin's JSON-document stream)"
-    )
+    print(f"  validate + render + output {with_output:8.0f} apps/s   (the plugin's output format)")
     print(f"  peak RSS {peak_mib:.0f} MiB")
 
 
