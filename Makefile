@@ -46,3 +46,23 @@ golden: $(STAMP) ## regenerate the golden renders of the template apps
 
 bench: $(STAMP) ## benchmarks: figures and ratios against in-run baselines
 	$(BIN)/python -m benchmarks
+
+# --- AWS CDK app (cdk/, see cdk/README.md) ---------------------------------------------
+# The CLI pinned in cdk/package.json synthesizes both deployment modes offline (no AWS
+# credentials, no Docker), with sample values for the flags each mode needs.
+CDK_CLI := cdk/node_modules/.package-lock.json
+CDK_SYNTH := cd cdk && JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 npx --no-install cdk synth --quiet
+CDK_FLAGS := -c baseDomain=nonprod.example.dev -c hostedZoneId=Z0123456789ABC -c githubOrg=example
+CDK_BYO_FLAGS := -c eksClusterName=my-eks-cluster \
+	-c kubectlRoleArn=arn:aws:iam::123456789012:role/my-kubectl-role \
+	-c oidcProviderArn=arn:aws:iam::123456789012:oidc-provider/oidc.eks.ca-central-1.amazonaws.com/id/EXAMPLE \
+	-c auroraEndpoint=my-aurora.cluster-xxx.ca-central-1.rds.amazonaws.com \
+	-c auroraSgId=sg-0123456789abcdef0
+
+.PHONY: cdk-synth
+$(CDK_CLI): cdk/package.json cdk/package-lock.json
+	cd cdk && npm ci --no-audit --no-fund
+
+cdk-synth: $(STAMP) $(CDK_CLI) ## synthesize the CDK app, both modes, into cdk/cdk.out/{infra,byo}
+	$(CDK_SYNTH) -o cdk.out/infra -c useInfraStack=true $(CDK_FLAGS)
+	$(CDK_SYNTH) -o cdk.out/byo $(CDK_FLAGS) $(CDK_BYO_FLAGS)

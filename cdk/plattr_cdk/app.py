@@ -8,6 +8,7 @@ by the operator stack's flags, and synthesizing a stack with a missing flag fail
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 
 from aws_cdk import Annotations, App, Environment, Stack
 
@@ -30,6 +31,8 @@ INFRA = "PlattrInfraStack"
 OPERATOR = "PlattrOperatorStack"
 CICD = "PlattrCicdStack"
 
+T = TypeVar("T")
+
 
 def _guarded(app: App, name: str, env: Environment, build: Callable[[], Stack]) -> Stack:
     """Build a stack; on a ContextError, an empty stack of that name carrying the error.
@@ -43,6 +46,15 @@ def _guarded(app: App, name: str, env: Environment, build: Callable[[], Stack]) 
         stack = Stack(app, name, env=env)
         Annotations.of(stack).add_error(str(error))
         return stack
+
+
+def _attempt(read: Callable[[], T], problems: list[str]) -> T | None:
+    """`read()`, or None with its ContextError noted, so that every problem is reported."""
+    try:
+        return read()
+    except ContextError as error:
+        problems.append(str(error))
+        return None
 
 
 def build(app: App) -> dict[str, Stack]:
@@ -60,15 +72,14 @@ def build(app: App) -> dict[str, Stack]:
         platform = infra.platform if isinstance(infra, PlattrInfraStack) else None
 
     def operator() -> Stack:
-        if platform is None and deployment.use_infra_stack:
+        if deployment.use_infra_stack and platform is None:
             raise ContextError(f"{OPERATOR} needs {INFRA}, whose context flags are invalid")
-        return PlattrOperatorStack(
-            app,
-            OPERATOR,
-            settings=read_operator(ctx),
-            platform=platform or read_imported_infra(ctx),
-            env=env,
-        )
+        problems: list[str] = []
+        imported = platform or _attempt(lambda: read_imported_infra(ctx), problems)
+        settings = _attempt(lambda: read_operator(ctx), problems)
+        if settings is None or imported is None:
+            raise ContextError("; and ".join(problems))
+        return PlattrOperatorStack(app, OPERATOR, settings=settings, platform=imported, env=env)
 
     stacks[OPERATOR] = _guarded(app, OPERATOR, env, operator)
     stacks[CICD] = _guarded(
