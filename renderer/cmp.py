@@ -170,10 +170,19 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> NoReturn:
 
 def _fail(env: Mapping[str, str], message: str, code: int = EXIT_INVALID) -> int:
     app = env.get("ARGOCD_APP_NAME", "?")
-    path = env.get("ARGOCD_APP_SOURCE_PATH", os.getcwd())
+    project_namespace = env.get("ARGOCD_APP_NAMESPACE")
+    if project_namespace:
+        app = f"{project_namespace}/{app}"
+    source = env.get("ARGOCD_APP_SOURCE_PATH", os.getcwd())
+    repository = env.get("ARGOCD_APP_SOURCE_REPO_URL")
+    if repository:
+        source = f"{repository} {source}"
     revision = env.get("ARGOCD_APP_REVISION_SHORT") or env.get("ARGOCD_APP_REVISION", "?")
+    target = env.get("ARGOCD_APP_SOURCE_TARGET_REVISION")
+    if target:
+        revision = f"{revision} ({target})"
     sys.stderr.write(
-        f"plattr-cmp: cannot render Argo CD app {app!r} from {path!r} at {revision}:\n{message}\n"
+        f"plattr-cmp: cannot render Argo CD app {app!r} from {source} at {revision}:\n{message}\n"
     )
     return code
 

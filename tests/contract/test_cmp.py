@@ -119,7 +119,9 @@ def assert_clear_failure(result: subprocess.CompletedProcess[str], *fragments: s
     assert result.returncode != 0
     assert result.stdout == ""
     assert "Traceback" not in result.stderr
-    assert result.stderr.startswith("plattr-cmp: cannot render Argo CD app")
+    assert result.stderr.startswith("plattr-cmp: cannot render Argo CD app 'argocd/")
+    assert "https://github.com/example/gitops.git apps/" in result.stderr
+    assert "at 0123456 (HEAD):" in result.stderr
     for fragment in fragments:
         assert fragment in result.stderr, result.stderr
 
