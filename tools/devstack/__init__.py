@@ -13,6 +13,7 @@ from devstack.errors import StackError
 from devstack.keycloak import Keycloak, start_keycloak
 from devstack.moto import Moto, start_moto
 from devstack.postgres import Postgres, start_postgres
+from devstack.process import Service, wait_until
 from devstack.stack import COMPONENTS, Stack
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "KubeControllers",
     "Moto",
     "Postgres",
+    "Service",
     "Stack",
     "StackError",
     "start_control_plane",
@@ -29,4 +31,5 @@ __all__ = [
     "start_kube_controllers",
     "start_moto",
     "start_postgres",
+    "wait_until",
 ]

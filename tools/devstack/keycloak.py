@@ -100,6 +100,7 @@ def launch_keycloak(state_dir: Path) -> KeycloakLaunch:
         env={
             "JAVA_HOME": str(tools.java_home()),
             "JAVA_OPTS_KC_HEAP": HEAP,
+            "JAVA_OPTS_APPEND": "-XX:TieredStopAtLevel=1",
             "KC_BOOTSTRAP_ADMIN_USERNAME": BOOTSTRAP_ADMIN,
             "KC_BOOTSTRAP_ADMIN_PASSWORD": bootstrap_password,
         },

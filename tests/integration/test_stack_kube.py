@@ -1,0 +1,170 @@
+"""The local control plane is a real Kubernetes: the CRDs are served and validated by the
+API server itself, Deployments roll out onto kwok's nodes, namespaces finalize, GC runs."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+import yaml
+from devstack import ControlPlane, KubeControllers, wait_until
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+pytestmark = pytest.mark.stack
+
+GROUP, VERSION, PLURAL = "platform.internal", "v1alpha1", "applications"
+ROLLOUT_TIMEOUT = 60.0
+
+# The example of the team guide ("Creating an Application"), verbatim.
+GUIDE_EXAMPLE = yaml.safe_load("""
+apiVersion: platform.internal/v1alpha1
+kind: Application
+metadata:
+  name: my-frontend
+  namespace: default
+spec:
+  repository: github.com/myorg/my-frontend
+  framework: nextjs
+  environment: production
+  imageRef: 123456789.dkr.ecr.us-east-1.amazonaws.com/plattr-apps:my-frontend-abc123
+  database:
+    enabled: true
+  storage:
+    enabled: true
+    buckets:
+      - name: uploads
+        public: false
+  auth:
+    enabled: true
+    providers: [google, github]
+  scaling:
+    min: 2
+    max: 20
+    targetCPU: 70
+""")
+
+
+def _create_application(api_client: Any, body: dict[str, Any]) -> dict[str, Any]:
+    namespace = body["metadata"]["namespace"]
+    objects = client.CustomObjectsApi(api_client)
+    created: dict[str, Any] = objects.create_namespaced_custom_object(
+        GROUP, VERSION, namespace, PLURAL, body
+    )
+    return created
+
+
+def _variant(name: str, path: tuple[str, ...], value: object) -> dict[str, Any]:
+    body = copy.deepcopy(GUIDE_EXAMPLE)
+    body["metadata"]["name"] = name
+    target = body["spec"]
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    return body
+
+
+def test_crds_are_installed_and_established(control_plane: ControlPlane, kube_api_client: Any):
+    crds = client.ApiextensionsV1Api(kube_api_client).list_custom_resource_definition().items
+    established = {
+        crd.metadata.name
+        for crd in crds
+        if any(c.type == "Established" and c.status == "True" for c in crd.status.conditions)
+    }
+    assert {f"{PLURAL}.{GROUP}", f"previewenvironments.{GROUP}"} <= established
+
+
+def test_environment_namespaces_exist(control_plane: ControlPlane, kube_api_client: Any):
+    names = {ns.metadata.name for ns in client.CoreV1Api(kube_api_client).list_namespace().items}
+    assert {"production", "staging", "uat"} <= names
+
+
+def test_server_reports_the_version_it_was_built_as(kube_api_client: Any):
+    info = client.VersionApi(kube_api_client).get_code()
+    assert (info.major, info.minor) == ("1", "31")
+    assert info.git_version.startswith("v1.31.")
+
+
+def test_guide_example_application_is_accepted(kube_api_client: Any):
+    created = _create_application(kube_api_client, GUIDE_EXAMPLE)
+    assert created["metadata"]["uid"]
+    stored = client.CustomObjectsApi(kube_api_client).get_namespaced_custom_object(
+        GROUP, VERSION, "default", PLURAL, "my-frontend"
+    )
+    assert stored["spec"] == GUIDE_EXAMPLE["spec"]
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "field"),
+    [
+        (("framework",), "cobol", "spec.framework"),
+        (("environment",), "qa", "spec.environment"),
+        (("scaling", "min"), "two", "spec.scaling.min"),
+        (("storage", "enabled"), "yes", "spec.storage.enabled"),
+    ],
+    ids=["bad-enum-framework", "bad-enum-environment", "string-for-integer", "string-for-bool"],
+)
+def test_invalid_application_is_rejected_by_the_api_server(
+    kube_api_client: Any, path: tuple[str, ...], value: object, field: str
+):
+    body = _variant(f"invalid-{'-'.join(path).lower()}", path, value)
+    with pytest.raises(ApiException) as rejected:
+        _create_application(kube_api_client, body)
+    assert rejected.value.status == 422
+    assert field in rejected.value.body
+
+
+def _deployment(name: str, replicas: int) -> client.V1Deployment:
+    labels = {"app": name}
+    container = client.V1Container(name="web", image="registry.example/web:1")
+    return client.V1Deployment(
+        metadata=client.V1ObjectMeta(name=name),
+        spec=client.V1DeploymentSpec(
+            replicas=replicas,
+            selector=client.V1LabelSelector(match_labels=labels),
+            template=client.V1PodTemplateSpec(
+                metadata=client.V1ObjectMeta(labels=labels),
+                spec=client.V1PodSpec(containers=[container]),
+            ),
+        ),
+    )
+
+
+def test_deployment_becomes_available_on_kwok_nodes_and_is_garbage_collected(
+    kube_controllers: KubeControllers, kube_api_client: Any
+):
+    apps, core = client.AppsV1Api(kube_api_client), client.CoreV1Api(kube_api_client)
+    apps.create_namespaced_deployment("production", _deployment("rollout", replicas=3))
+
+    def available() -> bool:
+        status = apps.read_namespaced_deployment_status("rollout", "production").status
+        return status.available_replicas == 3
+
+    wait_until(available, "deployment available", ROLLOUT_TIMEOUT, *kube_controllers.services)
+    pods = core.list_namespaced_pod("production", label_selector="app=rollout").items
+    assert len(pods) == 3
+    assert {pod.spec.node_name for pod in pods} <= set(kube_controllers.nodes)
+    assert all(pod.status.phase == "Running" for pod in pods)
+
+    apps.delete_namespaced_deployment("rollout", "production", propagation_policy="Background")
+
+    def collected() -> bool:
+        return not core.list_namespaced_pod("production", label_selector="app=rollout").items
+
+    wait_until(collected, "pods of the deleted deployment collected", ROLLOUT_TIMEOUT)
+    assert not apps.list_namespaced_replica_set("production", label_selector="app=rollout").items
+
+
+def test_deleted_namespace_finalizes(kube_controllers: KubeControllers, kube_api_client: Any):
+    core = client.CoreV1Api(kube_api_client)
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name="doomed")))
+    core.create_namespaced_config_map(
+        "doomed", client.V1ConfigMap(metadata=client.V1ObjectMeta(name="data"), data={"k": "v"})
+    )
+    core.delete_namespace("doomed")
+
+    def gone() -> bool:
+        return "doomed" not in {ns.metadata.name for ns in core.list_namespace().items}
+
+    wait_until(gone, "namespace doomed finalized", ROLLOUT_TIMEOUT, *kube_controllers.services)
