@@ -1,6 +1,7 @@
 """`plattr`: render, validate and scaffold Application specs; print the CRDs.
 
-Exit codes: 0 ok, 1 invalid input (message on stderr, no traceback), 2 usage error.
+Exit codes: 0 ok, 1 invalid input (message on stderr, no traceback), 2 usage error,
+3 differences found (`plattr diff --exit-code` only).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from renderer.sources import SpecErrors, decode_applications, read_specs
 EXIT_OK: Final = 0
 EXIT_INVALID: Final = 1
 EXIT_USAGE: Final = 2
+EXIT_CHANGED: Final = 3
 EXAMPLE_IMAGE: Final = "registry.example.com/team/{name}:0.1.0"
 
 STARTER: Final = """\
@@ -126,6 +128,35 @@ def cmd_crds(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_set_image(args: argparse.Namespace) -> int:
+    from renderer.edit import set_image, spec_path
+
+    path = spec_path(args.root, args.app, args.env)
+    if not path.is_file():
+        raise UsageError(f"no spec for {args.app!r} in {args.env}: {path} does not exist")
+    changed = set_image(path, args.app, args.image)
+    print(f"{path}: {'imageRef set to ' + args.image if changed else 'already at that image'}")
+    return EXIT_OK
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from renderer.diff import diff_sources
+
+    options = _render_options(args)
+    with tempfile.TemporaryDirectory(prefix="plattr-diff-") as scratch:
+        text = diff_sources(
+            args.base,
+            args.head,
+            args.path,
+            Path(scratch),
+            lambda directory: render_paths([directory], options),
+        )
+    sys.stdout.write(text)
+    return EXIT_CHANGED if text and args.exit_code else EXIT_OK
+
+
 def _add_render_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--base-domain", help="apps live under it (default: $BASE_DOMAIN)")
     parser.add_argument(
@@ -161,6 +192,25 @@ def parser() -> argparse.ArgumentParser:
     init.add_argument("-o", "--output", help="file to write, or - for stdout")
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
     init.set_defaults(handler=cmd_init)
+
+    set_image = commands.add_parser(
+        "set-image", help="set an app's imageRef in place (comments and layout kept)"
+    )
+    set_image.add_argument("app")
+    set_image.add_argument("image")
+    set_image.add_argument("--env", required=True, choices=ENVIRONMENTS)
+    set_image.add_argument(
+        "--root", type=Path, default=Path(), help="the GitOps repo (holds apps/<env>/<app>/)"
+    )
+    set_image.set_defaults(handler=cmd_set_image)
+
+    diff = commands.add_parser("diff", help="manifest diff between two directories or git refs")
+    diff.add_argument("base", help="directory, or git ref (e.g. origin/main)")
+    diff.add_argument("head", help="directory, or git ref (e.g. HEAD)")
+    diff.add_argument("--path", default="apps", help="path inside the repo for git refs")
+    diff.add_argument("--exit-code", action="store_true", help="exit 3 when the renders differ")
+    _add_render_flags(diff)
+    diff.set_defaults(handler=cmd_diff)
 
     crds = commands.add_parser("crds", help="print the CustomResourceDefinitions")
     crds.add_argument("--split", type=Path, metavar="DIR", help="write one file per CRD")
