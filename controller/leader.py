@@ -59,7 +59,7 @@ class LeaderElector:
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
-            leading = self._try_acquire_or_renew()
+            leading = self.try_acquire_or_renew()
             self._announce()
             stop.wait(self._settings.renew_seconds if leading else self._settings.retry_seconds)
             self._announce()
@@ -76,7 +76,7 @@ class LeaderElector:
         )
         (self._on_started if leading else self._on_stopped)()
 
-    def _try_acquire_or_renew(self) -> bool:
+    def try_acquire_or_renew(self) -> bool:
         started = self._clock()
         try:
             lease = self._kube.get(self._path)

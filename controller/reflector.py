@@ -54,6 +54,7 @@ class Reflector:
         self._backoff = backoff or Backoff()
         self._clock = clock
         self._path = kind.collection(namespace)
+        self._resource_version: str | None = None
         self._query: dict[str, str | int | bool] = (
             {"labelSelector": kind.label_selector} if kind.label_selector else {}
         )
@@ -63,16 +64,17 @@ class Reflector:
         return self.kind.name if self.namespace is None else f"{self.kind.name}/{self.namespace}"
 
     def run(self, stop: threading.Event) -> None:
-        resource_version: str | None = None
         while not stop.is_set():
             try:
-                if resource_version is None:
-                    resource_version = self.list_once()
-                resource_version, healthy = self._watch(resource_version, stop)
+                if self._resource_version is None:
+                    self._resource_version = self.list_once()
+                healthy = self._watch(stop)
             except ResourceGone:
                 log.info("watch expired, listing again", extra={"kind": self.kind.name})
-                resource_version, healthy = None, False
+                self._resource_version, healthy = None, False
             except KubeError as exc:
+                if exc.gone:
+                    self._resource_version = None
                 log.warning(
                     "watch failed, reconnecting", extra={"kind": self.kind.name, "error": str(exc)}
                 )
@@ -100,25 +102,28 @@ class Reflector:
         log.debug("listed", extra={"kind": self.kind.name, "count": len(items)})
         return version
 
-    def _watch(self, resource_version: str, stop: threading.Event) -> tuple[str, bool]:
-        """Apply events until the server ends the watch; returns the last version seen and
-        whether the watch was healthy (delivered events, or lasted its full term)."""
+    def _watch(self, stop: threading.Event) -> bool:
+        """Apply events until the server ends the watch, remembering the last version seen;
+        returns whether the watch was healthy (delivered events, or lasted its full term)."""
         started, events = self._clock(), 0
-        query = {**self._query, "resourceVersion": resource_version, "allowWatchBookmarks": True}
+        query = {
+            **self._query,
+            "resourceVersion": self._resource_version or "",
+            "allowWatchBookmarks": True,
+        }
         for event in self._kube.watch(self._path, query, self._watch_seconds):
             kind, obj = event.get("type"), event.get("object") or {}
             if kind == "ERROR":
                 if obj.get("code") == 410:
                     raise ResourceGone
                 raise KubeError(int(obj.get("code") or 0), str(obj.get("reason")), str(obj))
-            resource_version = obj["metadata"]["resourceVersion"]
+            self._resource_version = obj["metadata"]["resourceVersion"]
             events += 1
             if kind != "BOOKMARK":
                 self._apply(kind, obj)
             if stop.is_set():
                 break
-        lasted = self._clock() - started
-        return resource_version, events > 0 or lasted >= self._watch_seconds / 2
+        return events > 0 or self._clock() - started >= self._watch_seconds / 2
 
     def _apply(self, event_type: str | None, obj: KubeObject) -> None:
         key = ObjectKey.of(self.kind.name, obj)

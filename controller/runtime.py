@@ -109,7 +109,7 @@ class Controller:
         namespaces: tuple[str | None, ...] = settings.watch_namespaces or (None,)
         self.reflectors = [
             Reflector(
-                kube, kind, self.cache, self._on_change, namespace, watch_seconds=watch_seconds
+                kube, kind, self.cache, self.handle_change, namespace, watch_seconds=watch_seconds
             )
             for kind in WATCHED_KINDS
             for namespace in namespaces
@@ -184,7 +184,7 @@ class Controller:
 
     # --- events --------------------------------------------------------------------------
 
-    def _on_change(self, key: ObjectKey, old: KubeObject | None, new: KubeObject | None) -> None:
+    def handle_change(self, key: ObjectKey, old: KubeObject | None, new: KubeObject | None) -> None:
         if old is not None and new is not None and _version(old) == _version(new):
             return  # the watch catching up with a write this controller already cached
         if key.kind in {kind.name for kind in PLATTR_KINDS}:

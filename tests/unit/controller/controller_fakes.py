@@ -37,17 +37,26 @@ class FakeCluster:
     def secret(self, namespace: str, name: str) -> dict[str, str] | None:
         return self.secrets.get((namespace, name))
 
-    def _apply(self, store: dict[tuple[str, str], dict[str, str]], where: tuple[str, str], data: Mapping[str, str]) -> bool:
+    def _apply(
+        self,
+        store: dict[tuple[str, str], dict[str, str]],
+        where: tuple[str, str],
+        data: Mapping[str, str],
+    ) -> bool:
         if store.get(where) == dict(data):
             return False
         store[where] = dict(data)
         self.writes += 1
         return True
 
-    def apply_secret(self, namespace: str, name: str, data: Mapping[str, str], labels: Mapping[str, str]) -> bool:
+    def apply_secret(
+        self, namespace: str, name: str, data: Mapping[str, str], labels: Mapping[str, str]
+    ) -> bool:
         return self._apply(self.secrets, (namespace, name), data)
 
-    def apply_config_map(self, namespace: str, name: str, data: Mapping[str, str], labels: Mapping[str, str]) -> bool:
+    def apply_config_map(
+        self, namespace: str, name: str, data: Mapping[str, str], labels: Mapping[str, str]
+    ) -> bool:
         return self._apply(self.config_maps, (namespace, name), data)
 
     def delete_secret(self, namespace: str, name: str) -> bool:
@@ -129,7 +138,9 @@ class FakeStorage:
             self.writes += 1
         return names, bool(missing)
 
-    def drop(self, target: Target, buckets: Sequence[str], *, empty_first: bool) -> BucketDropResult:
+    def drop(
+        self, target: Target, buckets: Sequence[str], *, empty_first: bool
+    ) -> BucketDropResult:
         result = BucketDropResult(deleted=[], non_empty=[])
         for logical in buckets:
             name = target.bucket("test", logical)
@@ -166,7 +177,9 @@ class ScriptedKube:
     """A Kubernetes API whose list answers and watch streams are scripted per call:
     `lists` and `watches` are consumed in order; an exception in either is raised."""
 
-    def __init__(self, lists: list[KubeObject | Exception], watches: list[list[KubeObject] | Exception]) -> None:
+    def __init__(
+        self, lists: list[KubeObject | Exception], watches: list[list[KubeObject] | Exception]
+    ) -> None:
         self.lists = lists
         self.watches = watches
         self.watched_from: list[str] = []
@@ -177,7 +190,9 @@ class ScriptedKube:
             raise answer
         return answer
 
-    def watch(self, path: str, query: Mapping[str, str | int | bool], timeout_seconds: int) -> Iterator[KubeObject]:
+    def watch(
+        self, path: str, query: Mapping[str, str | int | bool], timeout_seconds: int
+    ) -> Iterator[KubeObject]:
         self.watched_from.append(str(query["resourceVersion"]))
         events = self.watches.pop(0)
         if isinstance(events, Exception):
@@ -201,7 +216,7 @@ def application(
     **spec: Any,
 ) -> KubeObject:
     body: dict[str, Any] = {
-        "framework": "fastapi",
+        "framework": "python",
         "environment": environment,
         "imageRef": "registry.example.com/shop:1.0.0",
         "database": {"enabled": database},

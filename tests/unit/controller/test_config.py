@@ -1,0 +1,84 @@
+"""Settings from the environment: defaults, and every problem reported at once."""
+
+from __future__ import annotations
+
+import pytest
+
+from controller.config import ConfigError, Settings
+
+MINIMAL = {
+    "BASE_DOMAIN": "apps.example.com",
+    "AWS_REGION": "eu-west-1",
+    "DB_ADMIN_URL": "postgresql://admin:hunter2@db:5432/plattr",
+}
+
+
+def test_defaults_follow_the_guide() -> None:
+    settings = Settings.from_env(MINIMAL)
+    assert settings.metrics_port == 9090
+    assert settings.ttl_sweep_seconds == 300
+    assert settings.leader.enabled is False
+    assert settings.leader.name == "plattr-operator-leader"
+    assert (settings.leader.lease_seconds, settings.leader.renew_seconds) == (15, 5)
+    assert settings.keycloak is None
+    assert settings.watch_namespaces == ()
+
+
+def test_every_problem_is_listed_at_once_with_the_fix() -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({"METRICS_PORT": "ninety", "WORKERS": "0", "LEADER_ELECTION": "maybe"})
+    problems = caught.value.problems
+    assert any(p.startswith("BASE_DOMAIN: not set") for p in problems)
+    assert any(p.startswith("AWS_REGION: not set") for p in problems)
+    assert any("DB_ADMIN_URL / DB_SECRET_ARN" in p for p in problems)
+    assert any(p.startswith("METRICS_PORT='ninety': not a number") for p in problems)
+    assert any(p.startswith("WORKERS='0': out of range") for p in problems)
+    assert any(p.startswith("LEADER_ELECTION='maybe': not a boolean") for p in problems)
+    assert "controller/README.md" in str(caught.value)
+
+
+def test_a_bad_admin_url_is_reported_without_echoing_it() -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({**MINIMAL, "DB_ADMIN_URL": "mysql://root:hunter2@db"})
+    assert "hunter2" not in str(caught.value)
+    assert "DB_ADMIN_URL" in str(caught.value)
+
+
+def test_secrets_stay_out_of_repr() -> None:
+    env = {
+        **MINIMAL,
+        "KEYCLOAK_URL": "http://kc:8080",
+        "KEYCLOAK_ADMIN_USER": "admin",
+        "KEYCLOAK_ADMIN_PASSWORD": "s3cret-pw",
+    }
+    text = repr(Settings.from_env(env))
+    assert "hunter2" not in text
+    assert "s3cret-pw" not in text
+
+
+def test_secret_arn_needs_db_host() -> None:
+    env = {
+        "BASE_DOMAIN": "a.example.com",
+        "AWS_REGION": "eu-west-1",
+        "DB_SECRET_ARN": "arn:aws:secretsmanager:eu-west-1:1:secret:x",
+    }
+    with pytest.raises(ConfigError, match="DB_HOST: not set"):
+        Settings.from_env(env)
+    assert Settings.from_env({**env, "DB_HOST": "aurora"}).database.host == "aurora"
+
+
+def test_keycloak_is_all_or_nothing() -> None:
+    with pytest.raises(ConfigError, match="KEYCLOAK_ADMIN_PASSWORD: not set"):
+        Settings.from_env(
+            {**MINIMAL, "KEYCLOAK_URL": "http://kc:8080", "KEYCLOAK_ADMIN_USER": "admin"}
+        )
+
+
+def test_renew_must_be_shorter_than_the_lease() -> None:
+    with pytest.raises(ConfigError, match="LEASE_RENEW_SECONDS"):
+        Settings.from_env({**MINIMAL, "LEASE_DURATION_SECONDS": "5", "LEASE_RENEW_SECONDS": "5"})
+
+
+def test_watch_namespaces_is_a_comma_list() -> None:
+    settings = Settings.from_env({**MINIMAL, "WATCH_NAMESPACES": "staging, uat,"})
+    assert settings.watch_namespaces == ("staging", "uat")

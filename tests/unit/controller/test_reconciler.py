@@ -1,0 +1,279 @@
+"""The reconciler against in-memory provisioners and cluster: conditions, phases, zero
+writes when nothing changed, retries ending in Failed, recovery, rotation, deletion."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from controller_fakes import (
+    FakeAuth,
+    FakeCluster,
+    FakeDatabase,
+    FakeStorage,
+    application,
+    ready_deployment,
+)
+
+from controller.cache import ObjectCache
+from controller.kinds import FINALIZER, KubeObject, ObjectKey
+from controller.metrics import Metrics
+from controller.provisioners.interfaces import ProvisionerError
+from controller.reconciler import Provisioners, Reconciler
+from plattr import secret_keys
+from plattr.naming import Target
+
+NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+
+class World:
+    def __init__(self, obj: KubeObject, *, deployment: bool = True) -> None:
+        self.cache = ObjectCache()
+        metadata = obj["metadata"]
+        self.key = ObjectKey(obj["kind"], metadata["namespace"], metadata["name"])
+        self.cache.put(self.key, obj)
+        self.cluster = FakeCluster(self.cache)
+        self.database, self.storage, self.auth = FakeDatabase(), FakeStorage(), FakeAuth()
+        self.metrics = Metrics()
+        self.reconciler = Reconciler(
+            self.cluster,
+            self.cache,
+            Provisioners(self.database, self.storage, self.auth),
+            self.metrics,
+            base_domain="apps.example.com",
+            aws_region="eu-west-1",
+            now=lambda: NOW,
+        )
+        if deployment:
+            self.cluster.deployments[(metadata["namespace"], metadata["name"])] = ready_deployment(
+                metadata["name"]
+            )
+
+    def reconcile(self, *, final_attempt: bool = False) -> bool:
+        return self.reconciler.reconcile(self.key, final_attempt=final_attempt)
+
+    @property
+    def obj(self) -> KubeObject:
+        obj = self.cache.get(self.key)
+        assert obj is not None
+        return obj
+
+    @property
+    def status(self) -> dict[str, Any]:
+        status: dict[str, Any] = self.obj["status"]
+        return status
+
+    def conditions(self) -> dict[str, tuple[str, str]]:
+        return {c["type"]: (c["status"], c["reason"]) for c in self.status["conditions"]}
+
+    def writes(self) -> tuple[int, int, int, int, int]:
+        return (
+            self.cluster.writes,
+            len(self.cluster.events),
+            self.database.writes,
+            self.storage.writes,
+            self.auth.writes,
+        )
+
+    def delete(self) -> None:
+        metadata = {**self.obj["metadata"], "deletionTimestamp": "2026-01-02T00:00:00Z"}
+        self.cache.put(self.key, {**self.obj, "metadata": metadata})
+
+
+def test_an_app_with_everything_ends_running_with_every_condition_true() -> None:
+    world = World(application())
+    assert world.reconcile()
+    assert FINALIZER in world.obj["metadata"]["finalizers"]
+    assert world.status["phase"] == "Running"
+    assert world.conditions() == {
+        "DatabaseReady": ("True", "Provisioned"),
+        "StorageReady": ("True", "Provisioned"),
+        "AuthReady": ("True", "Provisioned"),
+        "DeploymentReady": ("True", "ReplicasAvailable"),
+    }
+    assert world.status["url"] == "https://shop.staging.apps.example.com"
+    assert world.status["secrets"] == ["shop-auth", "shop-db"]
+    assert world.status["observedGeneration"] == 1
+    assert all(
+        c["lastTransitionTime"] == "2026-01-01T12:00:00Z" for c in world.status["conditions"]
+    )
+    db = world.cluster.secrets[("staging", "shop-db")]
+    assert set(db) == set(secret_keys.DATABASE_KEYS)
+    assert world.database.roles["shop_staging"] == db[secret_keys.PGPASSWORD]
+    assert world.cluster.config_maps[("staging", "shop-storage")] == {
+        "BUCKET_UPLOADS": Target("shop", "staging").bucket("test", "uploads"),
+        "AWS_REGION": "eu-west-1",
+    }
+    assert set(world.cluster.secrets[("staging", "shop-auth")]) == set(secret_keys.AUTH_KEYS)
+    reasons = [event.reason for _, event in world.cluster.events]
+    assert reasons[0] == "PhasePending"
+    assert "PhaseRunning" in reasons
+
+
+def test_the_finalizer_is_there_before_any_external_resource() -> None:
+    world = World(application(storage=False, auth=False))
+    seen = []
+    ensure = world.database.ensure
+
+    def checking_ensure(target: Target, password: str, *, reset_password: bool) -> bool:
+        seen.append(FINALIZER in world.obj["metadata"].get("finalizers", []))
+        return ensure(target, password, reset_password=reset_password)
+
+    world.database.ensure = checking_ensure  # type: ignore[method-assign]
+    world.reconcile()
+    assert seen == [True]
+
+
+def test_a_second_reconcile_writes_nothing_anywhere() -> None:
+    world = World(application())
+    world.reconcile()
+    before = world.writes()
+    assert world.reconcile()
+    assert world.writes() == before
+
+
+def test_without_a_deployment_the_app_stays_provisioning() -> None:
+    world = World(application(), deployment=False)
+    world.reconcile()
+    assert world.status["phase"] == "Provisioning"
+    assert world.conditions()["DeploymentReady"] == ("False", "DeploymentNotFound")
+
+
+def test_failures_retry_then_fail_with_the_reason_then_recover() -> None:
+    world = World(application(storage=False, auth=False))
+    world.database.fail_with = ProvisionerError("DatabaseUnreachable", "cannot reach db:5432")
+    assert not world.reconcile()
+    assert world.status["phase"] == "Provisioning"
+    assert world.conditions()["DatabaseReady"] == ("False", "DatabaseUnreachable")
+    assert not world.reconcile(final_attempt=True)
+    assert world.status["phase"] == "Failed"
+    assert "cannot reach db:5432" in world.status["message"]
+    assert ("Warning", "PhaseFailed") in [(e.type, e.reason) for _, e in world.cluster.events]
+    world.database.fail_with = None
+    assert world.reconcile(final_attempt=True)  # a resync after the cause is fixed
+    assert world.status["phase"] == "Running"
+    assert "message" not in world.status
+
+
+def test_a_lost_db_secret_comes_back_with_a_new_password() -> None:
+    world = World(application(storage=False, auth=False))
+    world.reconcile()
+    old = world.cluster.secrets.pop(("staging", "shop-db"))[secret_keys.PGPASSWORD]
+    world.reconcile()
+    new = world.cluster.secrets[("staging", "shop-db")][secret_keys.PGPASSWORD]
+    assert new != old
+    assert world.database.roles["shop_staging"] == new
+
+
+def test_a_missing_provisioner_is_reported_as_not_configured() -> None:
+    world = World(application(database=False, storage=False))
+    world.reconciler = Reconciler(
+        world.cluster,
+        world.cache,
+        Provisioners(None, None, None),
+        world.metrics,
+        base_domain="apps.example.com",
+        aws_region="eu-west-1",
+    )
+    assert not world.reconcile()
+    status, reason = world.conditions()["AuthReady"]
+    assert (status, reason) == ("False", "AuthNotConfigured")
+    assert "KEYCLOAK_URL" in world.status["message"]
+
+
+def test_an_invalid_spec_fails_without_provisioning() -> None:
+    obj = application()
+    obj["spec"]["scaling"] = {"min": 5, "max": 2}
+    world = World(obj)
+    assert world.reconcile()
+    assert world.status["phase"] == "Failed"
+    assert "min (5) is greater than max (2)" in world.status["message"]
+    assert world.database.writes == 0
+
+
+def test_deleting_in_production_retains_the_data_and_releases_the_finalizer() -> None:
+    world = World(application(environment="production"))
+    world.reconcile()
+    world.delete()
+    assert world.reconcile()
+    assert FINALIZER not in world.obj["metadata"]["finalizers"]
+    assert "shop_production" in world.database.roles
+    assert world.storage.buckets
+    assert [e.reason for _, e in world.cluster.events][-1] == "Retained"
+
+
+def test_deleting_elsewhere_removes_everything() -> None:
+    world = World(application())
+    world.reconcile()
+    world.delete()
+    assert world.reconcile()
+    assert FINALIZER not in world.obj["metadata"]["finalizers"]
+    assert not world.database.roles
+    assert not world.storage.buckets
+    assert not world.auth.realms
+    assert not world.cluster.secrets
+    assert not world.cluster.config_maps
+
+
+def test_a_non_empty_bucket_blocks_deletion_and_says_how_to_proceed() -> None:
+    world = World(application(database=False, auth=False))
+    world.reconcile()
+    bucket = next(iter(world.storage.buckets))
+    world.storage.buckets[bucket] = 3
+    world.delete()
+    assert not world.reconcile()
+    assert FINALIZER in world.obj["metadata"]["finalizers"]
+    blocked = [e for _, e in world.cluster.events if e.reason == "DeletionBlocked"]
+    assert bucket in blocked[0].message
+    assert "deletionPolicy: Retain" in blocked[0].message
+
+
+def preview(ttl: str = "2h") -> KubeObject:
+    return {
+        "apiVersion": "platform.internal/v1alpha1",
+        "kind": "PreviewEnvironment",
+        "metadata": {
+            "name": "shop-pr-7",
+            "namespace": "preview-shop-pr-7",
+            "generation": 1,
+            "resourceVersion": "1",
+            "uid": "uid-preview",
+            "creationTimestamp": "2026-01-01T10:00:00Z",
+        },
+        "spec": {
+            "application": "shop",
+            "pullRequest": 7,
+            "imageRef": "registry.example.com/shop:pr-7",
+            "ttl": ttl,
+            "database": {"enabled": True},
+        },
+    }
+
+
+def test_a_preview_gets_its_own_schema_and_an_expiry() -> None:
+    world = World(preview())
+    world.cluster.deployments[("preview-shop-pr-7", "shop-pr-7")] = ready_deployment("shop-pr-7", 1)
+    assert world.reconcile()
+    assert world.status["expiresAt"] == "2026-01-01T12:00:00Z"
+    assert world.status["url"] == "https://shop-pr-7.preview.apps.example.com"
+    assert "shop_pr_7" in world.database.roles
+    assert ("preview-shop-pr-7", "shop-pr-7-db") in world.cluster.secrets
+
+
+def test_deleting_a_preview_drops_everything_and_its_namespace() -> None:
+    world = World(preview())
+    world.reconcile()
+    world.delete()
+    assert world.reconcile()
+    assert not world.database.roles
+    assert world.cluster.deleted_namespaces == ["preview-shop-pr-7"]
+
+
+@pytest.mark.parametrize("policy", ["Retain", "Delete"])
+def test_an_explicit_policy_wins_over_the_environment_default(policy: str) -> None:
+    world = World(application(environment="production", deletionPolicy=policy))
+    world.reconcile()
+    world.delete()
+    world.reconcile()
+    assert ("shop_production" in world.database.roles) == (policy == "Retain")

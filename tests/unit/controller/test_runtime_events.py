@@ -1,0 +1,100 @@
+"""Which changes queue work: a new generation or a deletion, never a status write; the
+Deployment, Secrets and ConfigMap of an app queue the app."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from controller_fakes import application
+
+from controller.config import Settings
+from controller.kinds import KubeObject, ObjectKey
+from controller.metrics import Metrics
+from controller.reconciler import Provisioners
+from controller.runtime import Controller
+
+KEY = ObjectKey("Application", "staging", "shop")
+
+
+def controller() -> Controller:
+    settings = Settings.from_env(
+        {
+            "BASE_DOMAIN": "apps.example.com",
+            "AWS_REGION": "eu-west-1",
+            "DB_ADMIN_URL": "postgresql://a:b@db/plattr",
+        }
+    )
+    return Controller(
+        settings, kube=None, provisioners=Provisioners(None, None, None), metrics=Metrics()
+    )  # type: ignore[arg-type]
+
+
+def drain(c: Controller) -> list[ObjectKey]:
+    keys = []
+    while (key := c.queue.get(timeout=0)) is not None:
+        keys.append(key)
+        c.queue.done(key)
+    return keys
+
+
+def with_(obj: KubeObject, version: str, **changes: Any) -> KubeObject:
+    metadata = {**obj["metadata"], "resourceVersion": version, **changes.pop("metadata", {})}
+    return {**obj, "metadata": metadata, **changes}
+
+
+def test_a_status_write_queues_nothing_but_a_new_generation_does() -> None:
+    c = controller()
+    app = application()
+    c.cache.put(KEY, app)
+    c.handle_change(KEY, None, app)
+    assert drain(c) == [KEY]
+    status_only = with_(app, "2", status={"phase": "Running"})
+    c.handle_change(KEY, app, status_only)
+    assert drain(c) == []
+    new_generation = with_(status_only, "3", metadata={"generation": 2})
+    c.handle_change(KEY, status_only, new_generation)
+    assert drain(c) == [KEY]
+
+
+def test_deletion_requested_queues_the_app() -> None:
+    c = controller()
+    app = application()
+    deleting = with_(app, "2", metadata={"deletionTimestamp": "2026-01-01T00:00:00Z"})
+    c.handle_change(KEY, app, deleting)
+    assert drain(c) == [KEY]
+
+
+def test_a_new_generation_gets_a_fresh_set_of_retries() -> None:
+    c = controller()
+    app = application()
+    for _ in range(4):
+        c.queue.retry(KEY)
+    c.handle_change(KEY, app, with_(app, "2", metadata={"generation": 2}))
+    assert c.queue.failures(KEY) == 0
+
+
+def test_changes_to_an_apps_deployment_and_secrets_queue_the_app() -> None:
+    c = controller()
+    c.cache.put(KEY, application())
+    deployment = {"metadata": {"name": "shop", "namespace": "staging", "resourceVersion": "5"}}
+    c.handle_change(ObjectKey("Deployment", "staging", "shop"), None, deployment)
+    assert drain(c) == [KEY]
+    labels = {"platform.internal/owner-kind": "Application", "platform.internal/owner-name": "shop"}
+    secret = {
+        "metadata": {
+            "name": "shop-db",
+            "namespace": "staging",
+            "resourceVersion": "6",
+            "labels": labels,
+        }
+    }
+    c.handle_change(ObjectKey("Secret", "staging", "shop-db"), secret, None)
+    assert drain(c) == [KEY]
+
+
+def test_the_watch_catching_up_with_our_own_write_queues_nothing() -> None:
+    c = controller()
+    c.cache.put(KEY, application())
+    deployment = {"metadata": {"name": "shop", "namespace": "staging", "resourceVersion": "5"}}
+    c.handle_change(ObjectKey("Deployment", "staging", "shop"), deployment, deployment)
+    assert drain(c) == []
