@@ -18,7 +18,7 @@ from cdk_helpers import (
     policy_statements,
     resources,
 )
-from conftest import BYO_CONTEXT, COMMON_CONTEXT, cached_synth, template
+from conftest import BYO_CONTEXT, COMMON_CONTEXT, cached_synth, synth, template
 from plattr_cdk.namespaces import QUOTAS
 from plattr_cdk.plattr_chart import CHART_DIR, chart_missing_reason, load_crds
 
@@ -312,7 +312,7 @@ def test_missing_flags_are_an_error_on_the_operator_stack_only(
     )
 
 
-def test_crds_from_the_chart_are_applied_before_the_release(mode: Mode) -> None:
+def test_the_charts_crds_are_applied(mode: Mode) -> None:
     crds = load_crds()
     if not crds:
         pytest.skip(f"no CRDs in {CHART_DIR}/crds yet (the chart's issue adds them)")
@@ -342,3 +342,31 @@ def test_load_crds_reads_every_crd_document(tmp_path: Path) -> None:
     assert chart_missing_reason(tmp_path) is not None
     (tmp_path / "Chart.yaml").write_text("name: plattr\n")
     assert chart_missing_reason(tmp_path) is None
+
+
+def test_crds_are_applied_before_the_release(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """With CRDs in the chart, one manifest applies them and the release waits for it."""
+    crd = {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "applications.platform.internal"},
+    }
+    monkeypatch.setattr("plattr_cdk.operator_stack.load_crds", lambda: [crd])
+    context = {**COMMON_CONTEXT, **BYO_CONTEXT}
+    operator = template(synth(context, tmp_path_factory.mktemp("crds")), OPERATOR)
+    applied = objects_of_kind(operator, "CustomResourceDefinition")
+    assert list(applied) == ["applications.platform.internal"]
+    assert applied["applications.platform.internal"]["apiVersion"] == crd["apiVersion"]
+    (crds_id,) = [
+        key
+        for key, r in resources(operator, "Custom::AWSCDK-EKS-KubernetesResource").items()
+        if key.startswith("Crds")
+    ]
+    (release,) = [
+        r
+        for r in resources(operator, "Custom::AWSCDK-EKS-HelmChart").values()
+        if r["Properties"]["Release"] == "plattr-operator"
+    ]
+    assert crds_id in release["DependsOn"]
