@@ -14,6 +14,7 @@ from cdk_helpers import (
     as_list,
     flatten,
     helm_releases,
+    manifests,
     objects_of_kind,
     policy_statements,
     resources,
@@ -370,3 +371,15 @@ def test_crds_are_applied_before_the_release(
         if r["Properties"]["Release"] == "plattr-operator"
     ]
     assert crds_id in release["DependsOn"]
+
+
+def test_core_manifests_match_the_kubernetes_131_schemas(mode: Mode) -> None:
+    kubernetes_validate = pytest.importorskip("kubernetes_validate")
+    core = [
+        m
+        for m in manifests(template(mode[1], OPERATOR))
+        if m["kind"] in {"Namespace", "ResourceQuota", "CustomResourceDefinition"}
+    ]
+    assert len(core) >= 7  # 4 namespaces and 3 quotas, plus the chart's CRDs
+    for manifest in core:
+        kubernetes_validate.validate(manifest, "1.31", strict=True)
