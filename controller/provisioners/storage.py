@@ -138,53 +138,60 @@ class S3Provisioner:
                 f"cannot create IAM role {target.iam_role_name}: the cluster's OIDC provider "
                 "is not configured; set OIDC_PROVIDER_ARN (and OIDC_ISSUER if it differs)",
             )
-        role = target.iam_role_name
         trust = policies.trust_policy(target, self._provider_arn, self._issuer)
-        access = policies.bucket_access_policy(bucket_names)
-        tags = tags_of(target)
-        what = f"IAM role {role}"
-        changed = False
-        with aws_errors(_REASON, f"IAM GetRole of {what}", _IAM_FIX):
+        created, changed = self._ensure_trusted_role(target, trust)
+        return self._ensure_access_policy(target.iam_role_name, bucket_names, created) or changed
+
+    def _ensure_trusted_role(self, target: Target, trust: dict[str, Any]) -> tuple[bool, bool]:
+        """(created, changed) for the role itself: trust policy and tags."""
+        role, tags = target.iam_role_name, tags_of(target)
+        with aws_errors(_REASON, f"IAM GetRole of IAM role {role}", _IAM_FIX):
             current = _get_or_none(self._iam.get_role, _MISSING_ROLE, RoleName=role)
         if current is None:
-            with aws_errors(_REASON, f"IAM CreateRole of {what}", _IAM_FIX):
+            with aws_errors(_REASON, f"IAM CreateRole of IAM role {role}", _IAM_FIX):
                 self._iam.create_role(
                     RoleName=role,
                     AssumeRolePolicyDocument=json.dumps(trust),
                     Description=f"Plattr: {target.app} in {target.env} (its buckets only)",
                     Tags=_tag_list(tags),
                 )
+            return True, True
+        found, changed = current["Role"], False
+        if _as_document(found.get("AssumeRolePolicyDocument")) != trust:
+            with aws_errors(_REASON, f"IAM UpdateAssumeRolePolicy of IAM role {role}", _IAM_FIX):
+                self._iam.update_assume_role_policy(RoleName=role, PolicyDocument=json.dumps(trust))
             changed = True
-        else:
-            found = current["Role"]
-            if _as_document(found.get("AssumeRolePolicyDocument")) != trust:
-                with aws_errors(_REASON, f"IAM UpdateAssumeRolePolicy of {what}", _IAM_FIX):
-                    self._iam.update_assume_role_policy(
-                        RoleName=role, PolicyDocument=json.dumps(trust)
-                    )
-                changed = True
-            if not tags.items() <= _tag_dict(found.get("Tags", [])).items():
-                with aws_errors(_REASON, f"IAM TagRole of {what}", _IAM_FIX):
-                    self._iam.tag_role(RoleName=role, Tags=_tag_list(tags))
-                changed = True
-        with aws_errors(_REASON, f"IAM GetRolePolicy of {what}", _IAM_FIX):
-            policy = (
-                None
-                if current is None
-                else _get_or_none(
+        if not tags.items() <= _tag_dict(found.get("Tags", [])).items():
+            with aws_errors(_REASON, f"IAM TagRole of IAM role {role}", _IAM_FIX):
+                self._iam.tag_role(RoleName=role, Tags=_tag_list(tags))
+            changed = True
+        return False, changed
+
+    def _ensure_access_policy(self, role: str, bucket_names: list[str], created: bool) -> bool:
+        """The inline policy on exactly these buckets; none when there are none."""
+        found = None
+        if not created:
+            with aws_errors(_REASON, f"IAM GetRolePolicy of IAM role {role}", _IAM_FIX):
+                found = _get_or_none(
                     self._iam.get_role_policy,
                     _MISSING_ROLE,
                     RoleName=role,
                     PolicyName=ACCESS_POLICY_NAME,
                 )
+        if not bucket_names:
+            if found is None:
+                return False
+            with aws_errors(_REASON, f"IAM DeleteRolePolicy of IAM role {role}", _IAM_FIX):
+                self._iam.delete_role_policy(RoleName=role, PolicyName=ACCESS_POLICY_NAME)
+            return True
+        access = policies.bucket_access_policy(bucket_names)
+        if found is not None and _as_document(found.get("PolicyDocument")) == access:
+            return False
+        with aws_errors(_REASON, f"IAM PutRolePolicy of IAM role {role}", _IAM_FIX):
+            self._iam.put_role_policy(
+                RoleName=role, PolicyName=ACCESS_POLICY_NAME, PolicyDocument=json.dumps(access)
             )
-        if policy is None or _as_document(policy.get("PolicyDocument")) != access:
-            with aws_errors(_REASON, f"IAM PutRolePolicy of {what}", _IAM_FIX):
-                self._iam.put_role_policy(
-                    RoleName=role, PolicyName=ACCESS_POLICY_NAME, PolicyDocument=json.dumps(access)
-                )
-            changed = True
-        return changed
+        return True
 
     def _drop_role(self, target: Target) -> None:
         role = target.iam_role_name

@@ -3,8 +3,10 @@ roles can and cannot do, idempotency counted in statements, drift, drop, failure
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import psycopg
@@ -164,6 +166,26 @@ def test_second_ensure_makes_no_ddl(provisioner: PostgresProvisioner) -> None:
     assert first.writes > 0
     assert second.writes == 0
     assert second.reads == 1  # the one catalog query
+
+
+def test_concurrent_ensures_of_one_target_are_serialised(
+    provisioner: PostgresProvisioner,
+) -> None:
+    """Without the advisory lock and the second read, racing controllers would both try
+    CREATE ROLE and one would fail."""
+    fresh = _new_target()
+    start = threading.Barrier(4)
+
+    def ensure() -> bool:
+        start.wait()
+        return provisioner.ensure(fresh, PASSWORD, reset_password=False)
+
+    try:
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            results = [future.result() for future in [pool.submit(ensure) for _ in range(4)]]
+    finally:
+        provisioner.drop(fresh)
+    assert sorted(results) == [False, False, False, True]
 
 
 def test_dropped_login_role_is_recreated(

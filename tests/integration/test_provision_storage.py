@@ -254,6 +254,15 @@ def test_bucket_made_private_loses_its_public_policy(
         s3.get_bucket_policy(Bucket=names["assets"])
 
 
+def test_no_buckets_leaves_the_role_without_access(
+    moto: Moto, provisioner: S3Provisioner, names: dict[str, str], target: Target
+) -> None:
+    assert provisioner.ensure(target, []) == ({}, True)
+    iam = moto.client("iam")
+    assert iam.list_role_policies(RoleName=target.iam_role_name)["PolicyNames"] == []
+    assert provisioner.ensure(target, []) == ({}, False)
+
+
 def test_drop_leaves_non_empty_buckets_and_reports_them(
     moto: Moto, provisioner: S3Provisioner, names: dict[str, str], target: Target
 ) -> None:
