@@ -24,8 +24,8 @@ from .platform import (
     ADMIN_SECRET_NAME,
     ADMIN_USER,
     DATABASE_NAME,
-    POSTGRES_PORT,
     PlatformInfra,
+    allow_eks_to_aurora,
     kubectl_layer,
 )
 
@@ -48,16 +48,7 @@ class PlattrInfraStack(Stack):
         cluster = self._cluster(vpc, settings)
         aurora = self._aurora(vpc, settings)
         aurora_sg = aurora.connections.security_groups[0]
-        ec2.CfnSecurityGroupIngress(
-            self,
-            "EksToAurora",
-            group_id=aurora_sg.security_group_id,
-            source_security_group_id=cluster.cluster_security_group_id,
-            ip_protocol="tcp",
-            from_port=POSTGRES_PORT,
-            to_port=POSTGRES_PORT,
-            description="EKS cluster security group to Aurora PostgreSQL",
-        )
+        allow_eks_to_aurora(self, aurora_sg.security_group_id, cluster.cluster_security_group_id)
         self.platform = PlatformInfra(
             # Cluster implements ICluster; its jsii stub omits the optional kubectl_provider.
             cluster=cast(eks.ICluster, cluster),

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import Annotations, Aws, Environment, Stack
+from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_eks as eks
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3_assets as s3_assets
@@ -88,42 +91,7 @@ class PlattrOperatorStack(Stack):
         role = self._controller_role(cluster, settings, admin_secret)
         target = addons.Target(cluster, settings, platform.aurora_endpoint)
         self._addons(target, f"{repository.repository_uri}:{settings.plugin_image_tag}")
-        keycloak_installed = settings.addons.keycloak
-        env_vars = {
-            "DB_SECRET_ARN": admin_secret.secret_arn,
-            "DB_HOST": platform.aurora_endpoint,
-            "AWS_REGION": Aws.REGION,
-            "BASE_DOMAIN": settings.base_domain,
-            "LEADER_ELECTION": "true",
-            "LEASE_NAMESPACE": SYSTEM_NAMESPACE,
-        }
-        if keycloak_installed:
-            env_vars |= {
-                "KEYCLOAK_URL": addons.keycloak_url(settings.base_domain),
-                "KEYCLOAK_ADMIN_USER": addons.KEYCLOAK_ADMIN_USER,
-            }
-        values = {
-            "image": {
-                "repository": repository.repository_uri,
-                "tag": settings.controller_image_tag,
-            },
-            "serviceAccount": {
-                "create": True,
-                "name": SERVICE_ACCOUNT,
-                "annotations": {"eks.amazonaws.com/role-arn": role.role_arn},
-            },
-            "env": env_vars,
-            "secretEnv": (
-                {
-                    "KEYCLOAK_ADMIN_PASSWORD": {
-                        "name": addons.KEYCLOAK_ADMIN_SECRET,
-                        "key": "password",
-                    }
-                }
-                if keycloak_installed
-                else {}
-            ),
-        }
+        values = self._release_values(settings, platform, admin_secret, repository, role)
         release = eks.HelmChart(
             self,
             "OperatorRelease",
@@ -137,11 +105,49 @@ class PlattrOperatorStack(Stack):
         )
         release.node.add_dependency(namespace, *crds)
         environment_namespaces(self, cluster)
-        kubectl_provider = acknowledge_kubectl_provider(
-            self
-        )  # present when the cluster is imported
+        # The stack has its own kubectl provider when it imports the cluster (Option B).
+        kubectl_provider = acknowledge_kubectl_provider(self)
         if kubectl_provider is not None:
             acknowledge_kubectl_handler(kubectl_provider)
+
+    @staticmethod
+    def _release_values(
+        settings: OperatorSettings,
+        platform: PlatformInfra,
+        admin_secret: secretsmanager.ISecret,
+        repository: ecr.IRepository,
+        role: iam.IRole,
+    ) -> dict[str, Any]:
+        """The chart's values: image, IRSA ServiceAccount, and the guide's environment."""
+        env = {
+            "DB_SECRET_ARN": admin_secret.secret_arn,
+            "DB_HOST": platform.aurora_endpoint,
+            "AWS_REGION": Aws.REGION,
+            "BASE_DOMAIN": settings.base_domain,
+            "LEADER_ELECTION": "true",
+            "LEASE_NAMESPACE": SYSTEM_NAMESPACE,
+        }
+        secret_env: dict[str, dict[str, str]] = {}
+        if settings.addons.keycloak:
+            env["KEYCLOAK_URL"] = addons.keycloak_url(settings.base_domain)
+            env["KEYCLOAK_ADMIN_USER"] = addons.KEYCLOAK_ADMIN_USER
+            secret_env["KEYCLOAK_ADMIN_PASSWORD"] = {
+                "name": addons.KEYCLOAK_ADMIN_SECRET,
+                "key": "password",
+            }
+        return {
+            "image": {
+                "repository": repository.repository_uri,
+                "tag": settings.controller_image_tag,
+            },
+            "serviceAccount": {
+                "create": True,
+                "name": SERVICE_ACCOUNT,
+                "annotations": {"eks.amazonaws.com/role-arn": role.role_arn},
+            },
+            "env": env,
+            "secretEnv": secret_env,
+        }
 
     def _crds(self, cluster: eks.ICluster) -> list[eks.KubernetesManifest]:
         problem = chart_missing_reason()

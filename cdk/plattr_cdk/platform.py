@@ -44,6 +44,20 @@ def kubectl_layer(scope: Construct) -> lambda_.ILayerVersion:
     return KubectlV31Layer(scope, "KubectlLayer")
 
 
+def allow_eks_to_aurora(scope: Construct, aurora_sg_id: str, cluster_sg_id: str) -> None:
+    """The one network rule the platform needs: EKS cluster security group -> Aurora, 5432."""
+    ec2.CfnSecurityGroupIngress(
+        scope,
+        "EksToAurora",
+        group_id=aurora_sg_id,
+        source_security_group_id=cluster_sg_id,
+        ip_protocol="tcp",
+        from_port=POSTGRES_PORT,
+        to_port=POSTGRES_PORT,
+        description="EKS cluster security group to Aurora PostgreSQL",
+    )
+
+
 def import_platform(scope: Construct, imported: ImportedInfra) -> PlatformInfra:
     """Option B: the cluster and database named by context flags, plus EKS -> Aurora on 5432.
 
@@ -91,16 +105,7 @@ def import_platform(scope: Construct, imported: ImportedInfra) -> PlatformInfra:
         "this cluster.",
         LAMBDA_BASIC,
     )
-    ec2.CfnSecurityGroupIngress(
-        scope,
-        "EksToAurora",
-        group_id=imported.aurora_sg_id,
-        source_security_group_id=describe.get_response_field(CLUSTER_SG_PATH),
-        ip_protocol="tcp",
-        from_port=POSTGRES_PORT,
-        to_port=POSTGRES_PORT,
-        description="EKS cluster security group to Aurora PostgreSQL",
-    )
+    allow_eks_to_aurora(scope, imported.aurora_sg_id, describe.get_response_field(CLUSTER_SG_PATH))
     return PlatformInfra(
         cluster=cluster,
         aurora_endpoint=imported.aurora_endpoint,
