@@ -17,7 +17,14 @@ from plattr.naming import Target
 
 
 class ProvisionerError(RuntimeError):
-    """A dependency failed. `reason` is a CamelCase condition reason, e.g. `DatabaseUnreachable`."""
+    """A dependency failed. `reason` is a CamelCase condition reason, e.g. `DatabaseUnreachable`.
+
+    Reasons the real provisioners use: `DatabaseUnreachable`, `DatabaseError`;
+    `StorageUnreachable`, `StorageError`, `StorageNotConfigured` (no OIDC provider);
+    `AuthUnreachable`, `AuthError`, `IdentityProviderNotConfigured` (a provider's keys are
+    missing from the platform's Secret). `*Unreachable` is worth retrying as is; the others
+    name what to fix.
+    """
 
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
@@ -67,7 +74,9 @@ class StorageProvisioner(Protocol):
     def drop(
         self, target: Target, buckets: Sequence[str], *, empty_first: bool
     ) -> BucketDropResult:
-        """Delete the buckets (emptying them first only when `empty_first`) and the IAM role."""
+        """Delete the buckets (emptying them first only when `empty_first`) and the IAM role.
+        A bucket that holds objects without `empty_first` is left and listed in `non_empty`;
+        the role goes either way. Buckets already gone are in neither list."""
         ...
 
 
@@ -85,7 +94,8 @@ class AuthProvisioner(Protocol):
         redirect_uris: Sequence[str],
     ) -> tuple[AuthCredentials, bool]:
         """Realm `target.realm`, the identity providers (credentials from the platform's
-        provider Secret), an OIDC client `target.client_id` with these redirect URIs.
+        provider Secret; providers not listed are removed), a confidential OIDC client
+        `target.client_id` with these redirect URIs and their origins as web origins.
         Returns the client's credentials and whether anything changed."""
         ...
 
