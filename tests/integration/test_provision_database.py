@@ -13,9 +13,14 @@ import psycopg
 import pytest
 from devstack import Moto, Postgres
 from psycopg import errors, sql
+from psycopg.conninfo import conninfo_to_dict
 
 from controller.provisioners.database import PostgresProvisioner
-from controller.provisioners.db_admin import admin_conninfo
+from controller.provisioners.db_admin import (
+    admin_conninfo,
+    conninfo_from_rds_secret,
+    conninfo_from_url,
+)
 from controller.provisioners.interfaces import ProvisionerError
 from plattr.naming import Target
 
@@ -344,3 +349,40 @@ def test_wrong_admin_password_is_reported_without_it(postgres: Postgres) -> None
     assert caught.value.reason == "DatabaseUnreachable"
     assert "password authentication failed" in str(caught.value)
     assert wrong not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("secret", "expected"),
+    [
+        ("not json", "not a JSON object"),
+        ('{"username": "admin", "host": "db"}', "lacks password"),
+        ('{"username": "admin", "password": "pw"}', "lacks host"),
+    ],
+)
+def test_bad_rds_secret_names_what_to_fix(secret: str, expected: str) -> None:
+    with pytest.raises(ProvisionerError, match=expected) as caught:
+        conninfo_from_rds_secret(secret)
+    assert caught.value.reason == "DatabaseError"
+
+
+def test_db_host_overrides_the_secrets_host() -> None:
+    secret = '{"username": "admin", "password": "pw", "host": "old", "port": 6432}'
+    params = conninfo_to_dict(conninfo_from_rds_secret(secret, host="aurora.example"))
+    assert (params["host"], params["port"], params["dbname"]) == (
+        "aurora.example",
+        "6432",
+        "postgres",
+    )
+
+
+def test_bad_admin_url_is_reported_without_its_password() -> None:
+    secret = "pw-" + uuid.uuid4().hex
+    with pytest.raises(ProvisionerError) as caught:
+        conninfo_from_url(f"postgresql://admin:{secret}@db:notaport/plattr?bogus=1")
+    assert "DB_ADMIN_URL" in str(caught.value)
+    assert secret not in str(caught.value)
+
+
+def test_no_admin_credentials_at_all() -> None:
+    with pytest.raises(ProvisionerError, match="set DB_ADMIN_URL, or DB_SECRET_ARN and DB_HOST"):
+        admin_conninfo(admin_url=None, secret_arn=None, host=None)
