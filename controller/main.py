@@ -31,15 +31,14 @@ def main() -> int:
         return EXIT_CONFIG
     keycloak_password = settings.keycloak.admin_password if settings.keycloak else None
     logs.configure(settings.log_level, secrets=[s for s in (keycloak_password,) if s])
+    metrics = Metrics()
+    kube = Kube(load_api_client(), metrics.count_request)
     try:
-        provisioners = build_provisioners(settings)
+        provisioners = build_provisioners(settings, kube)
     except ProvisionerError as exc:
         log.error("cannot start: %s", exc, extra={"reason": exc.reason})
         return EXIT_CONFIG
-    metrics = Metrics()
-    controller = Controller(
-        settings, Kube(load_api_client(), metrics.count_request), provisioners, metrics
-    )
+    controller = Controller(settings, kube, provisioners, metrics)
     controller.start()
     server = uvicorn.Server(
         uvicorn.Config(

@@ -267,7 +267,7 @@ class Reconciler:
                 self._cluster.delete_secret(target.namespace, target.secret_name("auth"))
             if subject.is_preview:
                 self._cluster.delete_preview_namespace(target.namespace)
-        except (ProvisionerError, KubeError) as exc:
+        except (ProvisionerError, KubeError, ValueError) as exc:  # ValueError: not a preview
             problems.append(str(exc))
         return problems
 

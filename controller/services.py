@@ -1,12 +1,19 @@
 """The real provisioners, built from the settings: PostgreSQL (DB_ADMIN_URL, or the RDS
 secret DB_SECRET_ARN with DB_HOST), S3 and IAM (the default AWS credential chain, IRSA in a
-cluster), Keycloak (KEYCLOAK_*)."""
+cluster), Keycloak (KEYCLOAK_*, with the identity providers' credentials read from the
+platform's Secret on each use, so a rotated provider secret needs no restart)."""
 
 from __future__ import annotations
 
+import base64
+from collections.abc import Callable
 from typing import Any
 
 from controller.config import Settings
+from controller.kinds import SECRET
+from controller.kube import Kube
+from controller.provisioners import identity_providers
+from controller.provisioners.auth import KeycloakProvisioner
 from controller.provisioners.database import PostgresProvisioner
 from controller.provisioners.db_admin import admin_conninfo
 from controller.provisioners.storage import S3Provisioner
@@ -23,6 +30,18 @@ def oidc_provider_arn(settings: Settings) -> str | None:
     return None
 
 
+def provider_secret_reader(kube: Kube) -> Callable[[], dict[str, str]]:
+    """Reads Secret plattr-system/plattr-identity-providers (empty if it is missing)."""
+    path = SECRET.item(identity_providers.SECRET_NAMESPACE, identity_providers.SECRET_NAME)
+
+    def read() -> dict[str, str]:
+        secret = kube.get(path) or {}
+        data: dict[str, str] = secret.get("data") or {}
+        return {key: base64.b64decode(value).decode() for key, value in data.items()}
+
+    return read
+
+
 def _aws_client(settings: Settings, service: str) -> Any:
     import boto3
 
@@ -31,7 +50,7 @@ def _aws_client(settings: Settings, service: str) -> Any:
     )
 
 
-def build_provisioners(settings: Settings) -> Provisioners:
+def build_provisioners(settings: Settings, kube: Kube) -> Provisioners:
     database = settings.database
     conninfo = admin_conninfo(
         admin_url=database.admin_url,
@@ -46,4 +65,13 @@ def build_provisioners(settings: Settings) -> Provisioners:
         oidc_issuer=settings.oidc_issuer,
         prefix=settings.bucket_prefix,
     )
-    return Provisioners(database=PostgresProvisioner(conninfo), storage=storage, auth=None)
+    auth = None
+    if keycloak := settings.keycloak:
+        auth = KeycloakProvisioner.from_settings(
+            url=keycloak.url,
+            admin_user=keycloak.admin_user,
+            admin_password=keycloak.admin_password,
+            admin_realm=keycloak.admin_realm,
+            identity_providers=provider_secret_reader(kube),
+        )
+    return Provisioners(database=PostgresProvisioner(conninfo), storage=storage, auth=auth)

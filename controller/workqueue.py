@@ -130,6 +130,11 @@ class WorkQueue(Generic[K]):
             self._shutting_down = True
             self._cond.notify_all()
 
+    def idle(self) -> bool:
+        """Nothing queued, held back or being processed."""
+        with self._cond:
+            return not (self._queue or self._ready_at or self._processing)
+
     def __len__(self) -> int:
         """Keys ready to be processed (the queue depth)."""
         with self._cond:

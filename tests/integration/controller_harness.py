@@ -1,0 +1,246 @@
+"""What the controller's integration tests share: an in-process controller on the real stack
+with its provisioners' call counters at hand, and small helpers to apply rendered apps and
+wait for what the controller does."""
+
+from __future__ import annotations
+
+import base64
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from devstack import ControlPlane, Keycloak, Moto, Postgres, wait_until
+
+from controller.config import Settings
+from controller.kinds import (
+    APPLICATION,
+    DEPLOYMENT,
+    NAMESPACE,
+    PREVIEW,
+    SECRET,
+    Kind,
+    KubeObject,
+    ObjectKey,
+)
+from controller.kube import Kube
+from controller.metrics import Metrics
+from controller.provisioners import identity_providers
+from controller.provisioners.auth import KeycloakProvisioner
+from controller.provisioners.database import PostgresProvisioner
+from controller.provisioners.db_admin import admin_conninfo
+from controller.provisioners.storage import S3Provisioner
+from controller.reconciler import Provisioners
+from controller.runtime import Controller
+from controller.services import provider_secret_reader
+from plattr.models import Application
+from plattr.validation import decode
+from renderer.plan import PreviewParams, RenderOptions
+from renderer.render import render
+
+BASE_DOMAIN = "apps.example.test"
+ACCOUNT_ID = "123456789012"
+OIDC_PROVIDER_ARN = f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/oidc.eks.example.test/id/PLATTR"
+SERVICE_ACCOUNT = Kind("ServiceAccount", "/api/v1", "serviceaccounts")
+APPLIED_KINDS = {kind.name: kind for kind in (APPLICATION, PREVIEW, DEPLOYMENT, SERVICE_ACCOUNT)}
+TIMEOUT = 120.0
+GITHUB = {"github.clientId": "plattr-github", "github.clientSecret": "gh-" + uuid.uuid4().hex}
+
+
+def controller_env(
+    plane: ControlPlane, postgres: Postgres, moto: Moto, keycloak: Keycloak
+) -> dict[str, str]:
+    """The controller's environment on this stack (what `make up` gives it too)."""
+    return {
+        "KUBECONFIG": str(plane.kubeconfig),
+        "DB_ADMIN_URL": postgres.admin_url,
+        **moto.env,
+        **keycloak.env,
+        "BASE_DOMAIN": BASE_DOMAIN,
+        "OIDC_PROVIDER_ARN": OIDC_PROVIDER_ARN,
+        "WORKERS": "2",
+    }
+
+
+class Writes(NamedTuple):
+    """Writes so far: Kubernetes API (leases apart), SQL, S3/IAM, Keycloak admin API."""
+
+    kube: float
+    sql: int
+    aws: int
+    keycloak: int
+
+    def __sub__(self, other: tuple[Any, ...]) -> Writes:
+        return Writes(*(a - b for a, b in zip(self, other, strict=True)))
+
+
+@dataclass
+class Harness:
+    controller: Controller
+    kube: Kube
+    database: PostgresProvisioner
+    storage: S3Provisioner
+    auth: KeycloakProvisioner
+
+    @property
+    def metrics(self) -> Metrics:
+        return self.controller.metrics
+
+    def writes(self) -> Writes:
+        return Writes(
+            self.metrics.kube_writes(),
+            self.database.calls.snapshot().writes,
+            self.storage.calls.snapshot().writes,
+            self.auth.calls.snapshot().writes,
+        )
+
+    def reconciles(self, name: str) -> float:
+        total = 0.0
+        for result in ("success", "failure"):
+            value = self.metrics.registry.get_sample_value(
+                "reconcile_total", {"name": name, "result": result}
+            )
+            total += value or 0.0
+        return total
+
+    def settle(self) -> None:
+        """Wait until the controller has nothing left to do."""
+        wait_until(self.controller.queue.idle, "controller idle", TIMEOUT)
+
+    def resync(self) -> None:
+        self.controller.resync()
+        self.settle()
+
+    def get(self, kind: Kind, namespace: str, name: str) -> KubeObject | None:
+        return self.kube.get(kind.item(namespace, name))
+
+    def status(self, kind: Kind, namespace: str, name: str) -> dict[str, Any]:
+        obj = self.get(kind, namespace, name) or {}
+        status: dict[str, Any] = obj.get("status") or {}
+        return status
+
+    def wait_phase(self, kind: Kind, namespace: str, name: str, phase: str) -> dict[str, Any]:
+        wait_until(
+            lambda: self.status(kind, namespace, name).get("phase") == phase,
+            f"{name} {phase}",
+            TIMEOUT,
+        )
+        return self.status(kind, namespace, name)
+
+    def wait_gone(self, kind: Kind, namespace: str, name: str) -> None:
+        wait_until(
+            lambda: self.get(kind, namespace, name) is None, f"{kind.name} {name} gone", TIMEOUT
+        )
+
+    def secret(self, namespace: str, name: str) -> dict[str, str] | None:
+        obj = self.get(SECRET, namespace, name)
+        if obj is None:
+            return None
+        return {k: base64.b64decode(v).decode() for k, v in (obj.get("data") or {}).items()}
+
+    def apply(
+        self,
+        manifests: list[KubeObject],
+        kinds: tuple[str, ...] = ("Application", "ServiceAccount", "Deployment"),
+    ) -> None:
+        for manifest in manifests:
+            if manifest["kind"] in kinds:
+                kind = APPLIED_KINDS[manifest["kind"]]
+                self.kube.create(kind.collection(manifest["metadata"]["namespace"]), manifest)
+
+    def delete(self, kind: Kind, namespace: str, name: str) -> None:
+        self.kube.delete(kind.item(namespace, name))
+
+    def ensure_namespace(self, name: str, labels: Mapping[str, str] | None = None) -> None:
+        if self.kube.get(f"{NAMESPACE.collection()}/{name}") is None:
+            body = {
+                "apiVersion": "v1",
+                "kind": "Namespace",
+                "metadata": {"name": name, "labels": dict(labels or {})},
+            }
+            self.kube.create(NAMESPACE.collection(), body)
+
+
+def rendered(
+    spec: Mapping[str, Any], name: str, preview: PreviewParams | None = None
+) -> list[KubeObject]:
+    """What Argo CD would apply for this app (or its preview): `plattr render`'s output."""
+    document = {
+        "apiVersion": "platform.internal/v1alpha1",
+        "kind": "Application",
+        "metadata": {"name": name},
+        "spec": dict(spec),
+    }
+    app = decode(document, Application)
+    return render(
+        app, RenderOptions(base_domain=BASE_DOMAIN, aws_account_id=ACCOUNT_ID, preview=preview)
+    )
+
+
+@contextmanager
+def running_controller(
+    plane: ControlPlane,
+    postgres: Postgres,
+    moto: Moto,
+    keycloak: Keycloak,
+    api_client: Any,
+    **env: str,
+) -> Iterator[Harness]:
+    settings = Settings.from_env({**controller_env(plane, postgres, moto, keycloak), **env})
+    metrics = Metrics()
+    kube = Kube(api_client, metrics.count_request)
+    tester = Kube(api_client)
+    ensure_provider_secret(tester)
+    database = PostgresProvisioner(
+        admin_conninfo(admin_url=postgres.admin_url, secret_arn=None, host=None)
+    )
+    storage = S3Provisioner(
+        moto.client("s3"), moto.client("iam"), oidc_provider_arn=OIDC_PROVIDER_ARN
+    )
+    assert settings.keycloak is not None
+    auth = KeycloakProvisioner.from_settings(
+        url=settings.keycloak.url,
+        admin_user=settings.keycloak.admin_user,
+        admin_password=settings.keycloak.admin_password,
+        identity_providers=provider_secret_reader(kube),
+    )
+    controller = Controller(
+        settings, kube, Provisioners(database, storage, auth), metrics, watch_seconds=60
+    )
+    controller.start()
+    wait_until(controller.ready, "controller caches synced", TIMEOUT)
+    try:
+        yield Harness(controller, tester, database, storage, auth)
+    finally:
+        controller.stop()
+
+
+def ensure_provider_secret(kube: Kube) -> None:
+    """The platform's identity-provider Secret, with a GitHub OAuth client."""
+    namespace = identity_providers.SECRET_NAMESPACE
+    if kube.get(f"{NAMESPACE.collection()}/{namespace}") is None:
+        kube.create(
+            NAMESPACE.collection(),
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}},
+        )
+    if kube.get(SECRET.item(namespace, identity_providers.SECRET_NAME)) is None:
+        data = {k: base64.b64encode(v.encode()).decode() for k, v in GITHUB.items()}
+        body = {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": identity_providers.SECRET_NAME},
+            "data": data,
+        }
+        kube.create(SECRET.collection(namespace), body)
+
+
+def timed(action: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    action()
+    return time.perf_counter() - started
+
+
+def key(kind: Kind, namespace: str, name: str) -> ObjectKey:
+    return ObjectKey(kind.name, namespace, name)
