@@ -1,36 +1,31 @@
-"""YAML in and out: libyaml's C parser on the hot path, plain safe types only.
+"""YAML in and out.
 
-ruamel.yaml is kept for editing specs in place (`plattr set-image`); here speed matters,
-since Argo CD runs the plugin on every refresh of every app.
+On the render hot path (Argo CD runs the plugin on every refresh of every app) specs are
+parsed with ryaml, a YAML 1.2 parser in Rust that imports in a third of PyYAML's time and
+refuses duplicate keys, alias bombs and deep nesting itself; the plugin writes JSON documents
+with msgspec. PyYAML, slower to import, serves what people read (`plattr render` output,
+golden files, diffs) and finds line numbers on the error path only. ruamel.yaml is kept for
+editing specs in place (`plattr set-image`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from typing import Any, Final
+import re
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Final
 
-import yaml
+import msgspec
+import ryaml
 
-try:
-    from yaml import CSafeDumper as _SafeDumper
-    from yaml import CSafeLoader as _Loader
-except ImportError:  # pragma: no cover - PyYAML wheels ship libyaml
-    from yaml import SafeDumper as _SafeDumper  # type: ignore[assignment]
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
-
-
-class _Dumper(_SafeDumper):
-    """Writes shared sub-objects out in full: manifests carry no `&anchor`/`*alias`."""
-
-    def ignore_aliases(self, data: Any) -> bool:
-        return True
-
+if TYPE_CHECKING:
+    import yaml
 
 MAX_DOCUMENT_BYTES: Final = 1 << 20
 """Specs are small; a megabyte is already absurd, and bounds what a hostile file costs."""
 MAX_NODES: Final = 100_000
 """Nodes a document may expand to once aliases are followed (stops "billion laughs")."""
 MAX_DEPTH: Final = 64
+_POSITION: Final = re.compile(r"at line (\d+) column (\d+)")
 
 
 class YamlError(ValueError):
@@ -42,15 +37,11 @@ def load_all(text: str, source: str = "<stdin>") -> list[Any]:
     if len(text) > MAX_DOCUMENT_BYTES:
         raise YamlError(f"{source}: larger than {MAX_DOCUMENT_BYTES} bytes; is it a spec?")
     try:
-        documents = list(yaml.load_all(text, Loader=_Loader))
-    except RecursionError:
-        raise YamlError(f"{source}: nested too deeply to be a spec") from None
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark
-        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
-        raise YamlError(f"{where}: not valid YAML: {error.problem}") from None
-    except yaml.YAMLError as error:
-        raise YamlError(f"{source}: not valid YAML: {error}") from None
+        documents = ryaml.loads_all(text) or []
+    except ryaml.InvalidYamlError as error:
+        where = _POSITION.search(str(error))
+        at = f"{source}:{where.group(1)}:{where.group(2)}" if where else source
+        raise YamlError(f"{at}: not valid YAML: {error}") from None
     for index, document in enumerate(documents):
         _check_size(document, source, index)
     return documents
@@ -82,10 +73,12 @@ def _check_size(document: Any, source: str, index: int) -> None:
 
 
 def dump_all(documents: Iterable[Any]) -> str:
-    """A `---`-separated stream, keys in the order given, byte-identical for equal input."""
+    """A `---`-separated block-style stream, keys in the order given, for people to read."""
+    import yaml
+
     return yaml.dump_all(
         documents,
-        Dumper=_Dumper,
+        Dumper=_block_dumper(),
         sort_keys=False,
         default_flow_style=False,
         explicit_start=True,
@@ -94,14 +87,26 @@ def dump_all(documents: Iterable[Any]) -> str:
     )
 
 
+def _block_dumper() -> type[yaml.SafeDumper]:
+    import yaml
+
+    base: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+    class Dumper(base):  # type: ignore[valid-type,misc]
+        """Writes shared sub-objects out in full: manifests carry no `&anchor`/`*alias`."""
+
+        def ignore_aliases(self, data: Any) -> bool:
+            return True
+
+    return Dumper
+
+
 def dump_all_compact(documents: Iterable[Any]) -> str:
     """A `---`-separated stream of one-line JSON documents (JSON is YAML).
 
     What the plugin prints: Argo CD parses it like any YAML stream, and msgspec's encoder is
     an order of magnitude faster than PyYAML's representer. Keys keep their order.
     """
-    import msgspec  # already loaded by the models on every path that renders
-
     return "".join(f"---\n{msgspec.json.encode(document).decode()}\n" for document in documents)
 
 
@@ -110,8 +115,10 @@ def line_of(text: str, document_index: int, path: Iterable[str | int]) -> int | 
 
     Used on the error path only: composing keeps positions, which loading throws away.
     """
+    import yaml
+
     try:
-        nodes = list(yaml.compose_all(text, Loader=_Loader))
+        nodes = list(yaml.compose_all(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
     except yaml.YAMLError:
         return None
     if document_index >= len(nodes) or nodes[document_index] is None:
@@ -127,6 +134,8 @@ def line_of(text: str, document_index: int, path: Iterable[str | int]) -> int | 
 
 
 def _child(node: yaml.Node, step: str | int) -> yaml.Node | None:
+    import yaml
+
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
             if getattr(key, "value", None) == step:
@@ -140,10 +149,12 @@ def _child(node: yaml.Node, step: str | int) -> yaml.Node | None:
     return None
 
 
-def iter_paths(path: str) -> Iterator[str | int]:
+def iter_paths(path: str) -> list[str | int]:
     """`spec.buckets[1].name` → `spec`, `buckets`, 1, `name`."""
+    steps: list[str | int] = []
     for part in path.replace("[", ".[").split("."):
         if part.startswith("[") and part.endswith("]"):
-            yield int(part[1:-1])
+            steps.append(int(part[1:-1]))
         elif part:
-            yield part
+            steps.append(part)
+    return steps
