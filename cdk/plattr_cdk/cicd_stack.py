@@ -41,8 +41,9 @@ class PlattrCicdStack(Stack):
             service="eks", resource="cluster", resource_name=settings.eks_cluster_name
         )
         roles = {
-            "CiDeployRole": ("plattr-ci-deploy", "*", "non-production deploys, any branch"),
-            "ProdDeployRole": ("plattr-prod-deploy", "main", "production deploys, main only"),
+            # Not `plattr-*`: that prefix is the controller's, for the apps' roles.
+            "CiDeployRole": ("github-plattr-ci-deploy", "*", "non-production deploys, any branch"),
+            "ProdDeployRole": ("github-plattr-prod-deploy", "main", "production deploys from main"),
         }
         for construct_id_, (role_name, branch, purpose) in roles.items():
             role = self._deploy_role(

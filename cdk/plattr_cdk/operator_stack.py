@@ -32,25 +32,36 @@ from .secrets import generated_credentials
 RELEASE = "plattr-operator"
 SERVICE_ACCOUNT = "plattr-operator"
 OPERATOR_REPOSITORY = "plattr-operator"
+# Exactly the calls of controller/provisioners/storage.py (HeadBucket is s3:ListBucket;
+# emptying a bucket lists and deletes object versions).
 BUCKET_ACTIONS = [
     "s3:CreateBucket",
     "s3:DeleteBucket",
     "s3:ListBucket",
     "s3:ListBucketVersions",
-    "s3:GetBucketLocation",
     "s3:GetBucketPolicy",
     "s3:PutBucketPolicy",
     "s3:DeleteBucketPolicy",
     "s3:GetBucketPublicAccessBlock",
     "s3:PutBucketPublicAccessBlock",
-    "s3:GetBucketOwnershipControls",
-    "s3:PutBucketOwnershipControls",
-    "s3:GetEncryptionConfiguration",
-    "s3:PutEncryptionConfiguration",
     "s3:GetBucketTagging",
     "s3:PutBucketTagging",
 ]
-OBJECT_ACTIONS = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"]
+OBJECT_ACTIONS = ["s3:DeleteObject", "s3:DeleteObjectVersion"]
+# Each app and environment gets an IRSA role `plattr-<app>-<env>` (plattr/naming.py,
+# IAM_ROLE_PREFIX) with an inline policy on its own buckets.
+APP_ROLE_PREFIX = "plattr-"
+APP_ROLE_ACTIONS = [
+    "iam:GetRole",
+    "iam:CreateRole",
+    "iam:TagRole",
+    "iam:UpdateAssumeRolePolicy",
+    "iam:DeleteRole",
+    "iam:GetRolePolicy",
+    "iam:PutRolePolicy",
+    "iam:DeleteRolePolicy",
+    "iam:ListRolePolicies",
+]
 
 
 class PlattrOperatorStack(Stack):
@@ -126,6 +137,12 @@ class PlattrOperatorStack(Stack):
             "BASE_DOMAIN": settings.base_domain,
             "LEADER_ELECTION": "true",
             "LEASE_NAMESPACE": SYSTEM_NAMESPACE,
+            # What the controller needs beyond the guide to give apps IRSA roles on buckets.
+            "AWS_ACCOUNT_ID": Aws.ACCOUNT_ID,
+            "OIDC_PROVIDER_ARN": (
+                platform.cluster.open_id_connect_provider.open_id_connect_provider_arn
+            ),
+            "BUCKET_PREFIX": settings.bucket_prefix,
         }
         secret_env: dict[str, dict[str, str]] = {}
         if settings.addons.keycloak:
@@ -167,7 +184,7 @@ class PlattrOperatorStack(Stack):
         settings: OperatorSettings,
         admin_secret: secretsmanager.ISecret,
     ) -> iam.Role:
-        """S3 on the platform's buckets only, that one admin secret, and who-am-I."""
+        """The platform's buckets and app roles only, that one admin secret, and who-am-I."""
         role = service_account_role(
             self, "ControllerRole", cluster, SYSTEM_NAMESPACE, SERVICE_ACCOUNT
         )
@@ -180,17 +197,27 @@ class PlattrOperatorStack(Stack):
                 sid="PlatformObjects", actions=OBJECT_ACTIONS, resources=[f"{buckets}/*"]
             )
         )
+        app_roles = self.format_arn(
+            service="iam", region="", resource="role", resource_name=f"{APP_ROLE_PREFIX}*"
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(sid="AppRoles", actions=APP_ROLE_ACTIONS, resources=[app_roles])
+        )
         admin_secret.grant_read(role)
         role.add_to_policy(
             iam.PolicyStatement(sid="WhoAmI", actions=["sts:GetCallerIdentity"], resources=["*"])
         )
         acknowledge(
             role,
-            "Bucket names are derived per app and environment at run time; the prefix "
-            f"'{settings.bucket_prefix}-' is the narrowest name the platform fixes in advance. "
-            "sts:GetCallerIdentity has no resource-level permissions.",
+            "Bucket and role names are derived per app and environment at run time; the "
+            f"prefixes '{settings.bucket_prefix}-' and '{APP_ROLE_PREFIX}' are the narrowest "
+            "names the platform fixes in advance (no other role of this app starts with "
+            f"'{APP_ROLE_PREFIX}'). sts:GetCallerIdentity, in the guide's contract, has no "
+            "resource-level permissions.",
             f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::{settings.bucket_prefix}-*]",
             f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::{settings.bucket_prefix}-*/*]",
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/"
+            f"{APP_ROLE_PREFIX}*]",
             "AwsSolutions-IAM5[Resource::*]",
         )
         return role

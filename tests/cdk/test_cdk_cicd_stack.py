@@ -82,6 +82,7 @@ def test_deploy_roles_push_to_plattr_apps_and_describe_one_cluster(
 ) -> None:
     role = _role(filtered, prefix)
     assert role["MaxSessionDuration"] == 3600
+    assert role["RoleName"].startswith("github-plattr-")  # plattr-* is the controller's
     statements = policy_statements(template(filtered, CICD), prefix)
     unscoped = [s["Action"] for s in statements if s["Resource"] == "*"]
     assert unscoped == ["ecr:GetAuthorizationToken"]

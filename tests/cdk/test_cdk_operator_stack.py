@@ -21,6 +21,7 @@ from cdk_helpers import (
 )
 from conftest import BYO_CONTEXT, COMMON_CONTEXT, cached_synth, synth, template
 from plattr_cdk.namespaces import QUOTAS
+from plattr_cdk.operator_stack import APP_ROLE_PREFIX
 from plattr_cdk.plattr_chart import CHART_DIR, chart_missing_reason, load_crds
 
 Mode = tuple[str, dict[str, Stack]]
@@ -102,12 +103,19 @@ def test_controller_role_trusts_only_its_service_account(mode: Mode) -> None:
 def test_controller_policy_is_least_privilege(mode: Mode) -> None:
     statements = policy_statements(template(mode[1], OPERATOR), "ControllerRole")
     by_sid = {s.get("Sid", "secret"): s for s in statements}
-    assert set(by_sid) == {"PlatformBuckets", "PlatformObjects", "secret", "WhoAmI"}
+    assert set(by_sid) == {"PlatformBuckets", "PlatformObjects", "AppRoles", "secret", "WhoAmI"}
     buckets = json.dumps(by_sid["PlatformBuckets"]["Resource"])
     assert buckets.endswith(':s3:::plattr-*"]]}')
     assert json.dumps(by_sid["PlatformObjects"]["Resource"]).endswith(':s3:::plattr-*/*"]]}')
     assert all(":" in a and "*" not in a for s in statements for a in as_list(s["Action"]))
     assert "s3:CreateBucket" in by_sid["PlatformBuckets"]["Action"]
+    assert sorted(by_sid["PlatformObjects"]["Action"]) == [
+        "s3:DeleteObject",  # emptying a bucket before deleting it, nothing else
+        "s3:DeleteObjectVersion",
+    ]
+    roles = json.dumps(by_sid["AppRoles"]["Resource"])
+    assert roles.endswith(':role/plattr-*"]]}')
+    assert "iam:PutRolePolicy" in by_sid["AppRoles"]["Action"]
     assert sorted(by_sid["secret"]["Action"]) == [
         "secretsmanager:DescribeSecret",
         "secretsmanager:GetSecretValue",
@@ -115,6 +123,11 @@ def test_controller_policy_is_least_privilege(mode: Mode) -> None:
     assert by_sid["secret"]["Resource"] != "*"  # exactly plattr/db-admin
     # The only unscoped statement is an action that takes no resource.
     assert [s["Action"] for s in statements if s["Resource"] == "*"] == ["sts:GetCallerIdentity"]
+
+
+def test_app_role_prefix_is_the_naming_modules() -> None:
+    naming = pytest.importorskip("plattr.naming")
+    assert naming.IAM_ROLE_PREFIX == APP_ROLE_PREFIX
 
 
 def test_six_helm_releases_with_pinned_charts(mode: Mode) -> None:
@@ -153,7 +166,11 @@ def test_plattr_release_comes_from_the_local_chart_with_the_guides_env(mode: Mod
         "KEYCLOAK_ADMIN_USER",
         "LEADER_ELECTION",
         "LEASE_NAMESPACE",
+        "AWS_ACCOUNT_ID",
+        "OIDC_PROVIDER_ARN",
+        "BUCKET_PREFIX",
     }
+    assert env["BUCKET_PREFIX"] == "plattr"
     assert env["LEADER_ELECTION"] == "true"
     assert env["LEASE_NAMESPACE"] == "plattr-system"
     assert env["BASE_DOMAIN"] == COMMON_CONTEXT["baseDomain"]
