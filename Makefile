@@ -29,7 +29,7 @@ demo: $(STAMP) ## render the gitops-repo-template apps to stdout
 unit: $(STAMP) ## unit and contract tests only (no services)
 	$(BIN)/pytest tests/unit tests/contract
 
-test: $(STAMP) ## the whole test suite
+test: $(STAMP) tools ## the whole test suite (builds the stack's tools first)
 	$(BIN)/pytest
 
 lint: $(STAMP) ## ruff, mypy --strict, import contracts
@@ -66,3 +66,25 @@ $(CDK_CLI): cdk/package.json cdk/package-lock.json
 cdk-synth: $(STAMP) $(CDK_CLI) ## synthesize the CDK app, both modes, into cdk/cdk.out/{infra,byo}
 	$(CDK_SYNTH) -o cdk.out/infra -c useInfraStack=true $(CDK_FLAGS)
 	$(CDK_SYNTH) -o cdk.out/byo $(CDK_FLAGS) $(CDK_BYO_FLAGS)
+
+# --- Local stack (tools/, tools/devstack): real processes, no Docker, no cluster ------------
+# `make tools` builds kube-apiserver, etcd, ... from the registries into ~/.cache/plattr (a
+# second run only checks); `make up` runs the whole stack in the background under .plattr/
+# and applies the rendered template apps; `make down` stops it and removes .plattr/.
+STATE_DIR := .plattr
+DEVSTACK := PYTHONPATH=tools $(BIN)/python -m devstack
+
+.PHONY: system-deps tools up down
+system-deps: ## Debian packages the local stack needs (idempotent)
+	@tools/install-system-deps.sh
+
+tools: system-deps ## build/fetch the stack's binaries into ~/.cache/plattr (tools/build.sh)
+	@tools/build.sh
+
+up: $(STAMP) tools ## start the local stack in .plattr/, apply the template apps
+	@$(DEVSTACK) up --state-dir $(STATE_DIR)
+	set -o pipefail; $(BIN)/plattr render $(TEMPLATE_APPS) $(DEMO_FLAGS) \
+		| kubectl --kubeconfig $(STATE_DIR)/kubeconfig apply --server-side -f -
+
+down: $(STAMP) ## stop the local stack and remove .plattr/
+	@$(DEVSTACK) down --state-dir $(STATE_DIR)

@@ -54,7 +54,7 @@ go_build() {
   command -v go >/dev/null || die "go not found: install Go >= 1.24 (the polyglot machine has it)"
   echo "building ${missing[*]} into $dir" >&2
   local tmp; tmp="$(mktemp -d "$CACHE/.build.XXXXXX")"
-  (cd "$module" && go build -trimpath -ldflags "$ldflags" -o "$tmp/" "${missing[@]}") \
+  (cd "$module" && go build -trimpath -buildvcs=false -ldflags "$ldflags" -o "$tmp/" "${missing[@]}") \
     || { rm -rf "$tmp"; die "go build failed for ${missing[*]} (see the compiler output above)"; }
   mkdir -p "$dir"
   for pkg in "${missing[@]}"; do mv "$tmp/$(bin_name "$pkg")" "$dir/"; done
