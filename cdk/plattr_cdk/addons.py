@@ -15,6 +15,7 @@ from .config import OperatorSettings
 from .irsa import service_account_role
 from .nag import acknowledge
 from .namespaces import SYSTEM_NAMESPACE
+from .repo_files import argocd_values
 from .secrets import generated_credentials
 
 
@@ -98,32 +99,11 @@ def helm_release(
 def argocd(scope: Construct, target: Target, plugin_image: str) -> eks.HelmChart:
     """Argo CD with the plattr config-management plugin as a repo-server sidecar.
 
-    The plugin image carries its plugin.yaml where argocd-cmp-server looks for it and runs
-    as user 999, like the repo-server; the chart provides the var-files and plugins volumes.
+    The sidecar comes from argocd/repo-server/argo-cd-values.yaml; this sets its image and
+    the platform settings the plugin reads from its environment.
     """
-    sidecar = {
-        "name": "plattr-cmp",
-        "image": plugin_image,
-        "command": ["/var/run/argocd/argocd-cmp-server"],
-        "securityContext": {
-            "runAsNonRoot": True,
-            "runAsUser": 999,
-            "allowPrivilegeEscalation": False,
-            "readOnlyRootFilesystem": True,
-            "capabilities": {"drop": ["ALL"]},
-        },
-        "volumeMounts": [
-            {"name": "var-files", "mountPath": "/var/run/argocd"},
-            {"name": "plugins", "mountPath": "/home/argocd/cmp-server/plugins"},
-            {"name": "plattr-cmp-tmp", "mountPath": "/tmp"},  # noqa: S108 (an emptyDir)
-        ],
-    }
-    values = {
-        "repoServer": {
-            "extraContainers": [sidecar],
-            "volumes": [{"name": "plattr-cmp-tmp", "emptyDir": {}}],
-        }
-    }
+    env = {"BASE_DOMAIN": target.settings.base_domain, "AWS_ACCOUNT_ID": Aws.ACCOUNT_ID}
+    values = argocd_values(plugin_image, env)
     return helm_release(scope, "ArgoCd", target.cluster, ARGO_CD, values)
 
 

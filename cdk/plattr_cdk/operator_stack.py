@@ -26,7 +26,7 @@ from .platform import (
     PlatformInfra,
     import_platform,
 )
-from .plattr_chart import CHART_DIR, chart_missing_reason, load_crds
+from .repo_files import CHART_DIR, chart_missing_reason, load_crds
 from .secrets import generated_credentials
 
 RELEASE = "plattr-operator"

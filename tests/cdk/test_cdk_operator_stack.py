@@ -22,7 +22,7 @@ from cdk_helpers import (
 from conftest import BYO_CONTEXT, COMMON_CONTEXT, cached_synth, synth, template
 from plattr_cdk.namespaces import QUOTAS
 from plattr_cdk.operator_stack import APP_ROLE_PREFIX
-from plattr_cdk.plattr_chart import CHART_DIR, chart_missing_reason, load_crds
+from plattr_cdk.repo_files import CHART_DIR, argocd_values, chart_missing_reason, load_crds
 
 Mode = tuple[str, dict[str, Stack]]
 OPERATOR = "PlattrOperatorStack"
@@ -286,6 +286,18 @@ def test_argocd_runs_the_plattr_plugin_as_a_sidecar(mode: Mode) -> None:
     mounts = {m["name"]: m["mountPath"] for m in sidecar["volumeMounts"]}
     assert mounts["plugins"] == "/home/argocd/cmp-server/plugins"
     assert mounts["var-files"] == "/var/run/argocd"
+    assert sidecar["env"] == [
+        {"name": "BASE_DOMAIN", "value": COMMON_CONTEXT["baseDomain"]},
+        {"name": "AWS_ACCOUNT_ID", "value": TOKEN},
+    ]
+    assert values["repoServer"]["volumes"] == [{"name": "plattr-cmp-tmp", "emptyDir": {}}]
+
+
+def test_argocd_values_need_the_plattr_sidecar(tmp_path: Path) -> None:
+    values = tmp_path / "values.yaml"
+    values.write_text("repoServer:\n  extraContainers:\n    - name: other\n")
+    with pytest.raises(ValueError, match=r"one repoServer\.extraContainers entry named plattr-cmp"):
+        argocd_values("image:tag", {}, values)
 
 
 def test_add_on_flags_turn_their_resources_off(tmp_path_factory: pytest.TempPathFactory) -> None:
