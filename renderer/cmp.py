@@ -17,7 +17,6 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from types import FrameType
 from typing import Any, Final, NoReturn
 
@@ -139,7 +138,7 @@ def check_target_cluster(env: Mapping[str, str], manifests: list[dict[str, Any]]
 
 def check_source_path(env: Mapping[str, str], manifests: list[dict[str, Any]]) -> None:
     """An app under `apps/<env>/` must target `<env>`, unless an override says otherwise."""
-    parts = set(Path(env.get("ARGOCD_APP_SOURCE_PATH", "")).parts)
+    parts = set(env.get("ARGOCD_APP_SOURCE_PATH", "").split("/"))
     if env.get("PARAM_ENVIRONMENT") or env.get("ARGOCD_ENV_ENVIRONMENT"):
         return
     path_environments = parts & set(ENVIRONMENTS)
@@ -155,7 +154,7 @@ def check_source_path(env: Mapping[str, str], manifests: list[dict[str, Any]]) -
             )
 
 
-def generate(env: Mapping[str, str], directory: Path) -> str:
+def generate(env: Mapping[str, str], directory: str) -> str:
     options = options_from_env(env)
     manifests = render_paths([directory], options, recursive=False)
     if options.preview is None:
@@ -193,7 +192,7 @@ def run(argv: list[str], env: Mapping[str, str]) -> int:
         return EXIT_USAGE
     signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        output = generate(env, Path.cwd())
+        output = generate(env, os.getcwd())
     except Terminated:
         return _fail(env, "terminated (SIGTERM) before rendering finished", EXIT_TERMINATED)
     except (SpecErrors, SettingsError, RenderError) as error:

@@ -46,11 +46,12 @@ def kustomize_command() -> list[str]:
     )
 
 
-def post_process(directory: Path, manifests: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """`manifests` patched by the kustomization in `directory`."""
-    kustomization_path = find_kustomization(directory)
-    if kustomization_path is None:
+def post_process(app_dir: str, manifests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`manifests` patched by the kustomization in `app_dir`."""
+    found = find_kustomization(app_dir)
+    if found is None:
         return manifests
+    directory, kustomization_path = Path(app_dir), Path(found)
     command = kustomize_command()
     with tempfile.TemporaryDirectory(prefix="plattr-kustomize-") as scratch:
         work = Path(scratch) / "app"

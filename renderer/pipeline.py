@@ -6,8 +6,8 @@ app directory.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 from plattr.validation import FieldError
@@ -25,13 +25,13 @@ Manifest = dict[str, Any]
 
 
 def render_paths(
-    paths: Iterable[Path], options: RenderOptions, *, recursive: bool = True
+    paths: Iterable[str | os.PathLike[str]], options: RenderOptions, *, recursive: bool = True
 ) -> list[Manifest]:
     """Render every spec under `paths`; each directory's own kustomization patches its apps."""
-    paths = list(paths)
-    documents = read_specs(paths, recursive=recursive)
+    sources = [os.fspath(path) for path in paths]
+    documents = read_specs(sources, recursive=recursive)
     if not documents:
-        shown = ", ".join(str(path) for path in paths)
+        shown = ", ".join(sources)
         raise SpecErrors(
             [
                 Problem(
@@ -46,9 +46,10 @@ def render_paths(
             ]
         )
     applications = decode_applications(documents)
-    by_directory: dict[Path, list[Manifest]] = {}
+    by_directory: dict[str, list[Manifest]] = {}
     for document, app in zip(documents, applications, strict=True):
-        by_directory.setdefault(Path(document.source).parent, []).extend(render(app, options))
+        directory = os.path.dirname(document.source) or "."
+        by_directory.setdefault(directory, []).extend(render(app, options))
     manifests: list[Manifest] = []
     for directory, rendered in by_directory.items():
         if find_kustomization(directory) is None:

@@ -7,17 +7,18 @@ skipped). Every other document (kustomize patches, plain manifests) is left alon
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any, Final, NamedTuple
 
 from plattr.models import GROUP, Application
 from plattr.validation import FieldError, InvalidDocument, decode
-from plattr.yamlio import YamlError, iter_paths, line_of, load_all
+from plattr.yamlio import MAX_DOCUMENT_BYTES, YamlError, iter_paths, line_of, load_all
 
 YAML_SUFFIXES: Final = (".yaml", ".yml")
 KUSTOMIZATION_FILES: Final = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 FOREIGN_GROUPS: Final = ("argoproj.io/",)
+_SYMLINK: Final = "is a symlink; specs must be regular files of the repository"
 """Argo CD has a kind `Application` too; its documents are not ours."""
 
 
@@ -48,11 +49,11 @@ class SpecDocument(NamedTuple):
     text: str
 
 
-def find_kustomization(directory: Path) -> Path | None:
+def find_kustomization(directory: str) -> str | None:
     """The directory's kustomization file, if it has one (a symlink does not count)."""
     for name in KUSTOMIZATION_FILES:
-        candidate = directory / name
-        if candidate.is_file() and not candidate.is_symlink():
+        candidate = os.path.join(directory, name)
+        if os.path.isfile(candidate) and not os.path.islink(candidate):
             return candidate
     return None
 
@@ -68,38 +69,50 @@ def is_spec(document: Any) -> bool:
     return document.get("kind") == "Application"
 
 
-def yaml_files(path: Path, *, recursive: bool = True) -> list[Path]:
-    """`path` itself, or the YAML files under it (sorted, hidden and kustomize files skipped)."""
-    if not path.is_dir():
+def yaml_files(path: str, *, recursive: bool = True) -> list[str]:
+    """`path` itself, or the YAML files under it (sorted; hidden and kustomize files skipped)."""
+    if not os.path.isdir(path):
         return [path]
-    pattern = "**/*" if recursive else "*"
-    return sorted(
-        file
-        for file in path.glob(pattern)
-        if file.suffix in YAML_SUFFIXES
-        and file.name not in KUSTOMIZATION_FILES
-        and not any(part.startswith(".") for part in file.relative_to(path).parts)
-        and file.is_file()
-    )
+    found: list[str] = []
+    for root, dirs, files in os.walk(path):  # never follows directory symlinks
+        dirs[:] = [name for name in dirs if recursive and not name.startswith(".")]
+        found += [
+            os.path.join(root, name)
+            for name in files
+            if name.endswith(YAML_SUFFIXES)
+            and not name.startswith(".")
+            and name not in KUSTOMIZATION_FILES
+        ]
+    return sorted(found)
 
 
-def read_specs(paths: Iterable[Path], *, recursive: bool = True) -> list[SpecDocument]:
-    """Every spec document in `paths`; `SpecErrors` for unreadable or unparseable files."""
+def read_specs(
+    paths: Iterable[str | os.PathLike[str]], *, recursive: bool = True
+) -> list[SpecDocument]:
+    """Every spec document in `paths`; `SpecErrors` for unreadable or unparseable files.
+
+    Symlinks are refused: a spec is a regular file of the repository, and following a link
+    could read (and echo in an error) a file from outside it.
+    """
     documents: list[SpecDocument] = []
     problems: list[Problem] = []
-    for path in paths:
-        if not path.exists():
-            problems.append(Problem(str(path), None, FieldError("", "no such file or directory")))
+    for path in [os.fspath(each) for each in paths]:
+        if not os.path.lexists(path):
+            problems.append(Problem(path, None, FieldError("", "no such file or directory")))
             continue
         for file in yaml_files(path, recursive=recursive):
+            if os.path.islink(file):
+                problems.append(Problem(file, None, FieldError("", _SYMLINK)))
+                continue
             try:
-                text = file.read_text(encoding="utf-8")
-                loaded = load_all(text, str(file))
+                with open(file, encoding="utf-8") as stream:
+                    text = stream.read(MAX_DOCUMENT_BYTES + 1)
+                loaded = load_all(text, file)
             except (OSError, UnicodeDecodeError, YamlError) as error:
-                problems.append(Problem(str(file), None, FieldError("", str(error))))
+                problems.append(Problem(file, None, FieldError("", str(error))))
                 continue
             documents += [
-                SpecDocument(str(file), index, data, text)
+                SpecDocument(file, index, data, text)
                 for index, data in enumerate(loaded)
                 if is_spec(data)
             ]

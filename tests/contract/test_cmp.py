@@ -144,6 +144,22 @@ def test_an_empty_directory_never_yields_an_empty_stream(tmp_path: Path) -> None
     assert_clear_failure(generate(app, argocd_env(app)), "no Application found")
 
 
+def test_a_symlinked_spec_is_refused_and_its_target_never_echoed(
+    gitops: Path, tmp_path: Path
+) -> None:
+    outside = tmp_path / "secret.yaml"
+    outside.write_text(
+        "apiVersion: platform.internal/v1alpha1\nkind: Application\n"
+        "metadata: {name: x}\nspec: {framework: TOPSECRET}\n"
+    )
+    app = gitops / "uat" / "worker"
+    (app / "application.yaml").unlink()
+    (app / "application.yaml").symlink_to(outside)
+    result = generate(app, argocd_env(app))
+    assert_clear_failure(result, "is a symlink")
+    assert "TOPSECRET" not in result.stderr
+
+
 def test_missing_base_domain_is_named(gitops: Path) -> None:
     app = gitops / "uat" / "worker"
     env = argocd_env(app)
