@@ -103,8 +103,12 @@ def up(state_dir: Path, components: list[str]) -> int:
     started = time.monotonic()
     while not (state_dir / STATE_FILE).exists():
         if child.poll() is not None or time.monotonic() - started > UP_TIMEOUT:
-            print(f"devstack failed to start; {log}:\n{log.read_text()[-4000:]}", file=sys.stderr)
-            down(state_dir)
+            _stop_supervisor(state_dir)
+            print(
+                f"devstack failed to start; {log}:\n{log.read_text()[-4000:]}\n"
+                f"every log is in {state_dir / 'logs'}; `make down` removes them",
+                file=sys.stderr,
+            )
             return 1
         time.sleep(0.2)
     print(f"devstack up in {time.monotonic() - started:.1f} s (pid {child.pid}, log {log})")
@@ -127,7 +131,7 @@ def status(state_dir: Path) -> int:
     return 0
 
 
-def down(state_dir: Path) -> int:
+def _stop_supervisor(state_dir: Path) -> None:
     if pid := _supervisor(state_dir):
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + DOWN_TIMEOUT
@@ -135,6 +139,10 @@ def down(state_dir: Path) -> int:
             time.sleep(0.1)
         if _pid_alive(pid):  # its children die with it (parent-death signal)
             os.kill(pid, signal.SIGKILL)
+
+
+def down(state_dir: Path) -> int:
+    _stop_supervisor(state_dir)
     try:  # a supervisor killed hard leaves Postgres' data directory behind
         state = json.loads((state_dir / STATE_FILE).read_text())
         if state.get("postgres_home"):
