@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 from aws_cdk import Stack
-from cdk_helpers import policy_statements, resources
-from conftest import cached_synth, template
+from cdk_helpers import cached_synth, policy_statements, resources, template
 
 CICD = "PlattrCicdStack"
 ISSUER = "token.actions.githubusercontent.com"

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from aws_cdk import Stack
 from aws_cdk.assertions import Match
-from cdk_helpers import resources
-from conftest import template
+from cdk_helpers import resources, template
 
 
 def test_only_with_use_infra_stack(byo_mode: dict[str, Stack]) -> None:

@@ -10,16 +10,20 @@ import pytest
 from aws_cdk import Stack
 from aws_cdk.assertions import Annotations, Match
 from cdk_helpers import (
+    BYO_CONTEXT,
+    COMMON_CONTEXT,
     TOKEN,
     as_list,
+    cached_synth,
     flatten,
     helm_releases,
     manifests,
     objects_of_kind,
     policy_statements,
     resources,
+    synth,
+    template,
 )
-from conftest import BYO_CONTEXT, COMMON_CONTEXT, cached_synth, synth, template
 from plattr_cdk.namespaces import QUOTAS
 from plattr_cdk.operator_stack import APP_ROLE_PREFIX
 from plattr_cdk.repo_files import CHART_DIR, argocd_values, chart_missing_reason, load_crds
