@@ -9,9 +9,12 @@ compare them; never serve the `Secret` kind to anyone.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from controller.kinds import KubeObject, ObjectKey
+
+Listener = Callable[[ObjectKey], None]
+"""Told the key of every object that was stored, replaced or removed (after the change)."""
 
 
 class ObjectCache:
@@ -19,6 +22,22 @@ class ObjectCache:
         self._lock = threading.Lock()
         self._objects: dict[str, dict[ObjectKey, KubeObject]] = {}
         self._synced: set[str] = set()
+        self._listeners: list[Listener] = []
+
+    def subscribe(self, listener: Listener) -> None:
+        """Call `listener(key)` after every change, on the writer's thread: keep it quick."""
+        with self._lock:
+            self._listeners = [*self._listeners, listener]
+
+    def unsubscribe(self, listener: Listener) -> None:
+        with self._lock:
+            self._listeners = [known for known in self._listeners if known is not listener]
+
+    def _changed(self, keys: Iterable[ObjectKey]) -> None:
+        listeners = self._listeners
+        for key in keys:
+            for listener in listeners:
+                listener(key)
 
     def get(self, key: ObjectKey) -> KubeObject | None:
         with self._lock:
@@ -40,11 +59,14 @@ class ObjectCache:
             bucket = self._objects.setdefault(key.kind, {})
             old = bucket.get(key)
             bucket[key] = obj
-            return old
+        self._changed((key,))
+        return old
 
     def remove(self, key: ObjectKey) -> KubeObject | None:
         with self._lock:
-            return self._objects.get(key.kind, {}).pop(key, None)
+            old = self._objects.get(key.kind, {}).pop(key, None)
+        self._changed((key,))
+        return old
 
     def replace(
         self,
@@ -73,6 +95,7 @@ class ObjectCache:
             if _version(old.get(key)) != _version(obj)
         ]
         changes += [(key, obj, None) for key, obj in old.items() if key not in fresh]
+        self._changed(key for key, _, _ in changes)
         return changes
 
     def synced(self, scopes: Iterable[str]) -> bool:
