@@ -290,18 +290,23 @@ class ApplicationStatus(msgspec.Struct, rename="camel", omit_defaults=True, kw_o
     message: str | None = None
 
 
-class Application(
+class Resource(
     msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True, frozen=True, kw_only=True
 ):
+    """What every Plattr resource has: our apiVersion and Kubernetes metadata."""
+
     api_version: str = msgspec.field(name="apiVersion")
-    kind: Literal["Application"]
     metadata: ObjectMeta
-    spec: ApplicationSpec
-    status: ApplicationStatus | None = None
 
     def __post_init__(self) -> None:
         if self.api_version != API_VERSION:
             raise ValueError(f"apiVersion must be {API_VERSION}, not {self.api_version!r}")
+
+
+class Application(Resource, frozen=True, kw_only=True):
+    kind: Literal["Application"]
+    spec: ApplicationSpec
+    status: ApplicationStatus | None = None
 
 
 # --- PreviewEnvironment --------------------------------------------------------------------
@@ -325,11 +330,7 @@ class PreviewEnvironmentStatus(ApplicationStatus, kw_only=True):
     expires_at: Annotated[str | None, _meta("When the TTL sweep removes it (RFC 3339)")] = None
 
 
-class PreviewEnvironment(
-    msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True, frozen=True, kw_only=True
-):
-    api_version: str = msgspec.field(name="apiVersion")
+class PreviewEnvironment(Resource, frozen=True, kw_only=True):
     kind: Literal["PreviewEnvironment"]
-    metadata: ObjectMeta
     spec: PreviewEnvironmentSpec
     status: PreviewEnvironmentStatus | None = None
