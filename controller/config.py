@@ -12,9 +12,10 @@ import socket
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Final, TypeVar
+from typing import Final, Literal, TypeVar
 
 N = TypeVar("N", int, float)
+DashboardAuth = Literal["none", "token"]
 
 LEASE_NAME: Final = "plattr-operator-leader"
 TRUE_WORDS: Final = frozenset({"true", "1", "yes", "on"})
@@ -62,6 +63,22 @@ class LeaderSettings:
 
 
 @dataclass(frozen=True)
+class DashboardSettings:
+    """The dashboard on METRICS_PORT: who may read it, and where Argo CD is."""
+
+    auth: DashboardAuth = "none"
+    token: str | None = field(default=None, repr=False)
+    argocd_url: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> DashboardSettings:
+        reader = _Reader(env)
+        settings = _dashboard(reader)
+        reader.raise_problems()
+        return settings
+
+
+@dataclass(frozen=True)
 class Settings:
     base_domain: str
     aws_region: str
@@ -80,6 +97,7 @@ class Settings:
     workers: int = 4
     ttl_sweep_seconds: float = 300.0
     log_level: str = "INFO"
+    dashboard: DashboardSettings = field(default_factory=DashboardSettings)
 
     @property
     def auth_configured(self) -> bool:
@@ -113,6 +131,7 @@ class Settings:
             workers=reader.number("WORKERS", 4, int, low=1, high=64),
             ttl_sweep_seconds=reader.number("TTL_SWEEP_SECONDS", 300.0, float, low=1),
             log_level=reader.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
+            dashboard=_dashboard(reader),
         )
         reader.raise_problems()
         return settings
@@ -163,6 +182,24 @@ def _keycloak(reader: _Reader) -> KeycloakSettings | None:
     )
 
 
+def _dashboard(reader: _Reader) -> DashboardSettings:
+    auth = reader.text("DASHBOARD_AUTH", "none").lower()
+    token = reader.optional("DASHBOARD_TOKEN")
+    if auth not in ("none", "token"):
+        reader.problem(f"DASHBOARD_AUTH={auth!r}: not one of none, token")
+        auth = "none"
+    if auth == "token" and (token is None or len(token) < 16):
+        reader.problem(
+            "DASHBOARD_TOKEN: DASHBOARD_AUTH=token needs a token of at least 16 characters "
+            "(value not shown); e.g. `openssl rand -hex 24`"
+        )
+    return DashboardSettings(
+        auth="token" if auth == "token" else "none",
+        token=token,
+        argocd_url=reader.optional_url("ARGOCD_URL"),
+    )
+
+
 def _leader(reader: _Reader) -> LeaderSettings:
     lease = reader.number("LEASE_DURATION_SECONDS", 15.0, float, low=1)
     renew = reader.number("LEASE_RENEW_SECONDS", 5.0, float, low=0.1)
@@ -177,7 +214,7 @@ def _leader(reader: _Reader) -> LeaderSettings:
         identity=reader.text("POD_NAME", f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"),
         lease_seconds=lease,
         renew_seconds=renew,
-        retry_seconds=reader.number("LEASE_RETRY_SECONDS", 2.0, float, low=0.1),
+        retry_seconds=reader.number("LEASE_RETRY_SECONDS", 1.0, float, low=0.1),
     )
 
 

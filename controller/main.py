@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 
 import uvicorn
@@ -49,8 +50,16 @@ def main() -> int:
             access_log=False,
         )
     )
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        # uvicorn handles these while it runs, then re-raises the one it caught: with the
+        # default handlers that would end the process before the lease is handed back.
+        signal.signal(stop_signal, _after_uvicorn)
     try:
         server.run()
     finally:
         controller.stop()
     return 0
+
+
+def _after_uvicorn(signum: int, frame: object) -> None:
+    """The stop signal, re-raised by uvicorn after its shutdown: `main` goes on to stop."""

@@ -44,6 +44,7 @@ BASE_DOMAIN = "apps.example.test"
 ACCOUNT_ID = "123456789012"
 OIDC_PROVIDER_ARN = f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/oidc.eks.example.test/id/PLATTR"
 SERVICE_ACCOUNT = Kind("ServiceAccount", "/api/v1", "serviceaccounts")
+APP_KINDS = ("Application", "ServiceAccount", "Deployment")
 APPLIED_KINDS = {kind.name: kind for kind in (APPLICATION, PREVIEW, DEPLOYMENT, SERVICE_ACCOUNT)}
 TIMEOUT = 120.0
 GITHUB = {"github.clientId": "plattr-github", "github.clientSecret": "gh-" + uuid.uuid4().hex}
@@ -140,15 +141,8 @@ class Harness:
             return None
         return {k: base64.b64decode(v).decode() for k, v in (obj.get("data") or {}).items()}
 
-    def apply(
-        self,
-        manifests: list[KubeObject],
-        kinds: tuple[str, ...] = ("Application", "ServiceAccount", "Deployment"),
-    ) -> None:
-        for manifest in manifests:
-            if manifest["kind"] in kinds:
-                kind = APPLIED_KINDS[manifest["kind"]]
-                self.kube.create(kind.collection(manifest["metadata"]["namespace"]), manifest)
+    def apply(self, manifests: list[KubeObject], kinds: tuple[str, ...] = APP_KINDS) -> None:
+        apply_manifests(self.kube, manifests, kinds)
 
     def delete(self, kind: Kind, namespace: str, name: str) -> None:
         self.kube.delete(kind.item(namespace, name))
@@ -161,6 +155,16 @@ class Harness:
                 "metadata": {"name": name, "labels": dict(labels or {})},
             }
             self.kube.create(NAMESPACE.collection(), body)
+
+
+def apply_manifests(
+    kube: Kube, manifests: list[KubeObject], kinds: tuple[str, ...] = APP_KINDS
+) -> None:
+    """Create the manifests of the given kinds, as Argo CD would apply them."""
+    for manifest in manifests:
+        if manifest["kind"] in kinds:
+            kind = APPLIED_KINDS[manifest["kind"]]
+            kube.create(kind.collection(manifest["metadata"]["namespace"]), manifest)
 
 
 def rendered(
