@@ -80,6 +80,16 @@ class KeycloakLaunch:
         return self.server
 
 
+def _java_wrapper(state_dir: Path) -> Path:
+    """kc.sh runs java as a background child, which a parent-death signal on kc.sh would not
+    reach: this wrapper (kc.sh honours $JAVA) gives java its own, tied to kc.sh."""
+    java = tools.java_home() / "bin" / "java"
+    wrapper = state_dir / "keycloak-java"
+    wrapper.write_text(f'#!/bin/sh\nexec setpriv --pdeathsig KILL -- "{java}" "$@"\n')
+    wrapper.chmod(0o755)
+    return wrapper
+
+
 def launch_keycloak(state_dir: Path) -> KeycloakLaunch:
     """Start `kc.sh start-dev` on free loopback ports; returns before it is ready."""
     home = tools.keycloak_home()
@@ -99,6 +109,7 @@ def launch_keycloak(state_dir: Path) -> KeycloakLaunch:
         state_dir / "logs",
         env={
             "JAVA_HOME": str(tools.java_home()),
+            "JAVA": str(_java_wrapper(state_dir)),
             "JAVA_OPTS_KC_HEAP": HEAP,
             "JAVA_OPTS_APPEND": "-XX:TieredStopAtLevel=1",
             "KC_BOOTSTRAP_ADMIN_USERNAME": BOOTSTRAP_ADMIN,
