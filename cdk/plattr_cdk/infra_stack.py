@@ -67,7 +67,7 @@ class PlattrInfraStack(Stack):
         }
         for name, (value, description) in outputs.items():
             CfnOutput(self, name, value=value, description=description)
-        acknowledge_kubectl_provider(self)
+        acknowledge_kubectl_provider(self, in_vpc=True)
 
     def _vpc(self) -> ec2.Vpc:
         vpc = ec2.Vpc(
@@ -156,7 +156,7 @@ class PlattrInfraStack(Stack):
                 )
             ),
         )
-        acknowledge_kubectl_handler(cluster)
+        acknowledge_kubectl_handler(cluster, in_vpc=True)
         acknowledge(
             cluster,
             "aws-eks' creation role manages this cluster's own sub-resources (cluster/<name>/*, "
@@ -213,11 +213,5 @@ class PlattrInfraStack(Stack):
             "Master password rotation is manual (the guide's 'Rotating Database Credentials'): "
             "the controller reads it on connect, so a rotation is followed by its restart.",
             "AwsSolutions-SMG4",
-        )
-        acknowledge(
-            aurora,
-            "PostgreSQL clients, the controller and the guide expect the default port 5432; "
-            "the database is reachable only from the EKS cluster security group.",
-            "AwsSolutions-RDS11",
         )
         return aurora

@@ -32,10 +32,15 @@ def acknowledge(scope: IConstruct, reason: str, *rule_ids: str) -> None:
 
 
 def _invokes_own_versions(scope: IConstruct) -> Iterator[str]:
-    """IAM5 on `<Function.Arn>:*`: a provider framework invoking its own functions' versions."""
+    """IAM5 on `<Function.Arn>:*`: a provider framework invoking its own functions' versions.
+
+    Every function of a provider is invoked by another one (or by its waiter state machine)
+    except the framework's entry point, which CloudFormation invokes.
+    """
     stack = Stack.of(scope)
     for child in scope.node.find_all():
-        if isinstance(child, lambda_.CfnFunction):
+        invoked = child.node.scope is not None and child.node.scope.node.id != "framework-onEvent"
+        if isinstance(child, lambda_.CfnFunction) and invoked:
             yield f"AwsSolutions-IAM5[Resource::<{stack.get_logical_id(child)}.Arn>:*]"
 
 
@@ -58,14 +63,18 @@ def acknowledge_provider(provider: IConstruct, reason: str, *rule_ids: str) -> N
     acknowledge(provider, reason, LAMBDA_BASIC, *rule_ids, *_invokes_own_versions(provider))
 
 
-def acknowledge_kubectl_handler(scope: IConstruct) -> None:
-    """aws-eks' kubectl handler under `scope`: the cluster, or an imported cluster's provider."""
+def acknowledge_kubectl_handler(scope: IConstruct, *, in_vpc: bool) -> None:
+    """aws-eks' kubectl handler under `scope`: the cluster, or an imported cluster's provider.
+
+    `in_vpc`: the handler runs in the cluster's VPC (a cluster CDK created), which adds the
+    managed VPC-access policy.
+    """
     acknowledge(
         scope,
         "aws-eks' kubectl handler: AWS managed Lambda execution and image-pull policies, and "
         "read access to the CDK asset bucket, where our Helm chart asset is uploaded.",
         LAMBDA_BASIC,
-        LAMBDA_VPC,
+        *([LAMBDA_VPC] if in_vpc else []),
         MANAGED.format("AmazonEC2ContainerRegistryPullOnly"),
         *_public_ecr_if_used(scope),
         "AwsSolutions-IAM5[Action::s3:GetBucket*]",
@@ -75,7 +84,7 @@ def acknowledge_kubectl_handler(scope: IConstruct) -> None:
     )
 
 
-def acknowledge_kubectl_provider(stack: Stack) -> IConstruct | None:
+def acknowledge_kubectl_provider(stack: Stack, *, in_vpc: bool) -> IConstruct | None:
     """The kubectl provider aws-eks adds to the stack that owns or imports the cluster."""
     provider = next(
         (child for child in stack.node.children if child.node.id.endswith("KubectlProvider")),
@@ -86,7 +95,7 @@ def acknowledge_kubectl_provider(stack: Stack) -> IConstruct | None:
             provider,
             "aws-eks' kubectl provider: its runtime is pinned by aws-cdk-lib to match the "
             "kubectl layer; its framework uses the AWS managed Lambda execution policies.",
-            LAMBDA_VPC,
+            *([LAMBDA_VPC] if in_vpc else []),
             "AwsSolutions-L1",
         )
     return provider

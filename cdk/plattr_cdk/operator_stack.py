@@ -117,9 +117,9 @@ class PlattrOperatorStack(Stack):
         release.node.add_dependency(namespace, *crds)
         environment_namespaces(self, cluster)
         # The stack has its own kubectl provider when it imports the cluster (Option B).
-        kubectl_provider = acknowledge_kubectl_provider(self)
+        kubectl_provider = acknowledge_kubectl_provider(self, in_vpc=False)
         if kubectl_provider is not None:
-            acknowledge_kubectl_handler(kubectl_provider)
+            acknowledge_kubectl_handler(kubectl_provider, in_vpc=False)
 
     @staticmethod
     def _release_values(

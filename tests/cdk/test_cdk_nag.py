@@ -6,8 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from aws_cdk import App, Stack
+from aws_cdk import Acknowledgment, App, IPolicyValidationPlugin, Stack, Validations
 from aws_cdk import aws_iam as iam
+from cdk_helpers import BYO_CONTEXT, COMMON_CONTEXT, INFRA_CONTEXT, synth
+from constructs import IConstruct
 from plattr_cdk.nag import acknowledge, enable_checks
 
 
@@ -53,3 +55,50 @@ def test_an_acknowledged_finding_passes(tmp_path: Path) -> None:
     )
     app.synth()
     assert _report(tmp_path)["pluginReports"] == []
+
+
+class _RecordingValidations:
+    """aws_cdk.Validations for plattr_cdk.nag: records acknowledgments, keeps the checks."""
+
+    def __init__(self) -> None:
+        self.acknowledged: list[tuple[str, str]] = []
+
+    def of(self, scope: IConstruct) -> _RecordingValidations._View:
+        return self._View(self, scope)
+
+    class _View:
+        def __init__(self, recorder: _RecordingValidations, scope: IConstruct) -> None:
+            self.recorder, self.scope = recorder, scope
+
+        def acknowledge(self, *acknowledgments: Acknowledgment) -> None:
+            self.recorder.acknowledged += [(self.scope.node.path, a.id) for a in acknowledgments]
+
+        def add_plugins(self, *plugins: IPolicyValidationPlugin) -> None:
+            Validations.of(self.scope).add_plugins(*plugins)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["infra", "byo"])
+def test_every_acknowledgment_matches_a_finding(
+    mode: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Synthesized without acknowledgments, the findings are exactly the acknowledged ones."""
+    recorder = _RecordingValidations()
+    monkeypatch.setattr("plattr_cdk.nag.Validations", recorder)
+    context = {**COMMON_CONTEXT, **(INFRA_CONTEXT if mode == "infra" else BYO_CONTEXT)}
+    with pytest.raises(RuntimeError, match="ValidationFailed"):
+        synth(context, tmp_path)
+    findings = {
+        (construct["constructPath"], violation["ruleName"])
+        for report in _report(tmp_path)["pluginReports"]  # type: ignore[attr-defined]
+        for violation in report["violations"]
+        for construct in violation["violatingConstructs"]
+    }
+
+    def covers(scope: str, rule: str, path: str, finding: str) -> bool:
+        return rule == finding and (path == scope or path.startswith(f"{scope}/"))
+
+    unused = [a for a in recorder.acknowledged if not any(covers(*a, *f) for f in findings)]
+    uncovered = [f for f in findings if not any(covers(*a, *f) for a in recorder.acknowledged)]
+    assert unused == []
+    assert uncovered == []
