@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from controller import dashboard
 from controller.runtime import ControllerView
 
 
@@ -33,6 +34,7 @@ def create_app(view: ControllerView) -> FastAPI:
     def metrics() -> Response:
         return Response(generate_latest(view.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
+    dashboard.install(app, view)
     return app
 
 

@@ -1,0 +1,147 @@
+"""The dashboard's pages: server-rendered, readable without JavaScript; `static/live.js`
+keeps them current from the live stream."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Final
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+
+from controller.dashboard.auth import COOKIE
+from controller.dashboard.models import ApplicationSummary, Phase
+from controller.dashboard.project import PREVIEWS
+from controller.dashboard.service import Dashboard, Filters
+from controller.kinds import APPLICATION, PREVIEW, ObjectKey
+from plattr.models import ENVIRONMENTS
+
+HERE: Final = Path(__file__).parent
+STATIC: Final = {"dashboard.css": "text/css", "live.js": "text/javascript"}
+COLUMNS: Final = (*ENVIRONMENTS, PREVIEWS)
+KIND_PATHS: Final = {"apps": APPLICATION.name, "previews": PREVIEW.name}
+PATHS_BY_KIND: Final = {kind: path for path, kind in KIND_PATHS.items()}
+templates: Final = Jinja2Templates(directory=HERE / "templates")
+templates.env.filters["page_path"] = lambda app: (
+    f"/{PATHS_BY_KIND[app.kind]}/{app.namespace}/{app.name}"
+)
+
+
+def page_router(dashboard: Dashboard) -> APIRouter:
+    public = APIRouter(include_in_schema=False)
+    router = APIRouter(include_in_schema=False, dependencies=[Depends(dashboard.guard)])
+
+    @router.get("/", response_class=HTMLResponse)
+    def board(
+        request: Request,
+        environment: str | None = None,
+        phase: Phase | None = None,
+        text: Annotated[str | None, Query(max_length=100)] = None,
+    ) -> Response:
+        wanted = Filters(environment, phase, text)
+        summaries = [*dashboard.projector.applications(), *dashboard.projector.previews()]
+        shown = [summary for summary in summaries if wanted(summary)]
+        columns = {
+            column: [s for s in shown if s.environment == column]
+            for column in COLUMNS
+            if environment in (None, column)
+        }
+        return templates.TemplateResponse(
+            request,
+            "board.html",
+            {
+                "columns": columns,
+                "filters": wanted,
+                "phases": ("Running", "Provisioning", "Pending", "Failed"),
+                "environments": COLUMNS,
+                "counts": _counts(summaries),
+                "total": len(summaries),
+                "ready": dashboard.view.ready(),
+            },
+        )
+
+    @router.get("/{kind_path}/{namespace}/{name}", response_class=HTMLResponse)
+    def detail(request: Request, kind_path: str, namespace: str, name: str) -> Response:
+        key = ObjectKey(_kind(kind_path), namespace, name)
+        found = dashboard.detail(key)
+        if found is None:
+            raise HTTPException(404, f"no {key.kind} {name} in namespace {namespace}")
+        summary = dashboard.projector.summary(key)
+        return templates.TemplateResponse(
+            request, "detail.html", {"detail": found, "summary": summary}
+        )
+
+    @router.get("/cards/{kind_path}/{namespace}/{name}", response_class=HTMLResponse)
+    def card(
+        request: Request,
+        kind_path: str,
+        namespace: str,
+        name: str,
+        *,
+        environment: str | None = None,
+        phase: Phase | None = None,
+        text: Annotated[str | None, Query(max_length=100)] = None,
+    ) -> Response:
+        """One card, for the live updates; 204 when it is gone or filtered out."""
+        summary = dashboard.projector.summary(ObjectKey(_kind(kind_path), namespace, name))
+        if summary is None or not Filters(environment, phase, text)(summary):
+            return Response(status_code=204)
+        return templates.TemplateResponse(request, "card.html", {"app": summary})
+
+    @public.get("/static/{name}")
+    def static(name: str) -> Response:
+        if name not in STATIC:
+            raise HTTPException(404, f"no static file {name}")
+        return FileResponse(
+            HERE / "static" / name,
+            media_type=STATIC[name],
+            headers={"Cache-Control": "public, max-age=300"},
+        )
+
+    @public.get("/login", response_class=HTMLResponse)
+    def login_form(request: Request) -> Response:
+        return templates.TemplateResponse(request, "login.html", {"failed": False})
+
+    @public.post("/login", response_class=HTMLResponse)
+    async def login(request: Request) -> Response:
+        """Checks the token and keeps it in an HttpOnly cookie; changes nothing else."""
+        form = parse_qs((await request.body()).decode(errors="replace"))
+        token = (form.get("token") or [""])[0].strip()
+        if not dashboard.guard.accepts(token):
+            return templates.TemplateResponse(
+                request, "login.html", {"failed": True}, status_code=401
+            )
+        response = RedirectResponse("/", status_code=303)
+        response.set_cookie(
+            COOKIE,
+            token,
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+        )
+        return response
+
+    public.include_router(router)
+    return public
+
+
+def _kind(kind_path: str) -> str:
+    if kind_path not in KIND_PATHS:
+        raise HTTPException(404, f"no page /{kind_path}")
+    return KIND_PATHS[kind_path]
+
+
+def _counts(summaries: list[ApplicationSummary]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for summary in summaries:
+        counts[summary.phase] = counts.get(summary.phase, 0) + 1
+    return counts
+
+
+def wants_html(request: Request) -> bool:
+    """A person's browser (not the API, not a client asking for JSON)."""
+    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get(
+        "accept", ""
+    )

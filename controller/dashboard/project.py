@@ -1,0 +1,255 @@
+"""Cached Applications and PreviewEnvironments as the API's models.
+
+Reads the raw objects leniently (an object the API server accepted always gets a card, even
+one the controller could not decode) and keeps each summary until the object's
+resourceVersion changes, so listing 1,000 apps re-projects only the ones that changed.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any, Final, get_args
+
+from controller.cache import ObjectCache
+from controller.dashboard.models import (
+    ApplicationDetail,
+    ApplicationSummary,
+    ConditionOut,
+    EventOut,
+    Phase,
+    PreviewSummary,
+    SpecSummary,
+)
+from controller.kinds import APPLICATION, PREVIEW, KubeObject, ObjectKey
+from controller.subjects import parse_rfc3339, preview_expiry
+from plattr.naming import PREVIEW_NAMESPACE_PREFIX, Target
+
+PREVIEWS: Final = "previews"
+"""The board's column for PreviewEnvironments (Applications have their spec.environment)."""
+PHASES: Final[tuple[str, ...]] = get_args(Phase)
+Clock = Callable[[], datetime]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Projector:
+    """Summaries of cached objects, memoised by (key, resourceVersion)."""
+
+    def __init__(
+        self,
+        cache: ObjectCache,
+        base_domain: str,
+        argocd_url: str | None,
+        clock: Clock = _utcnow,
+    ) -> None:
+        self.cache = cache
+        self._base_domain = base_domain
+        self._argocd_url = argocd_url.rstrip("/") if argocd_url else None
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._memo: dict[ObjectKey, tuple[str | None, ApplicationSummary]] = {}
+
+    # --- lists -------------------------------------------------------------------------
+
+    def applications(self) -> list[ApplicationSummary]:
+        return self._summaries(APPLICATION.name)
+
+    def previews(self) -> list[PreviewSummary]:
+        now = self._clock()
+        return [
+            _with_time_left(summary, now)
+            for summary in self._summaries(PREVIEW.name)
+            if isinstance(summary, PreviewSummary)
+        ]
+
+    def summary(self, key: ObjectKey) -> ApplicationSummary | None:
+        obj = self.cache.get(key)
+        if obj is None:
+            return None
+        found = self._summary(key, obj)
+        if isinstance(found, PreviewSummary):
+            return _with_time_left(found, self._clock())
+        return found
+
+    def detail(
+        self, key: ObjectKey, events: list[EventOut], events_error: str | None
+    ) -> ApplicationDetail | None:
+        obj = self.cache.get(key)
+        summary = self.summary(key)
+        if obj is None or summary is None:
+            return None
+        status = obj.get("status") or {}
+        return ApplicationDetail(
+            summary=summary,
+            spec=_spec_summary(obj.get("spec") or {}),
+            conditions=_conditions(status),
+            secrets=sorted(str(name) for name in status.get("secrets") or []),
+            events=events,
+            events_error=events_error,
+            observed_generation=status.get("observedGeneration"),
+            generation=obj["metadata"].get("generation"),
+        )
+
+    def _summaries(self, kind: str) -> list[ApplicationSummary]:
+        items = [(ObjectKey.of(kind, obj), obj) for obj in self.cache.objects(kind)]
+        summaries = [self._summary(key, obj) for key, obj in items]
+        self._forget_except(kind, {key for key, _ in items})
+        return sorted(summaries, key=lambda s: (s.app, s.environment, s.namespace))
+
+    # --- one object ----------------------------------------------------------------------
+
+    def _summary(self, key: ObjectKey, obj: KubeObject) -> ApplicationSummary:
+        version = obj["metadata"].get("resourceVersion")
+        with self._lock:
+            known = self._memo.get(key)
+        if known is not None and version is not None and known[0] == version:
+            return known[1]
+        summary = (
+            self._preview(key, obj) if key.kind == PREVIEW.name else self._application(key, obj)
+        )
+        with self._lock:
+            self._memo[key] = (version, summary)
+        return summary
+
+    def _forget_except(self, kind: str, alive: set[ObjectKey]) -> None:
+        with self._lock:
+            for key in [k for k in self._memo if k.kind == kind and k not in alive]:
+                del self._memo[key]
+
+    def _application(self, key: ObjectKey, obj: KubeObject) -> ApplicationSummary:
+        spec = obj.get("spec") or {}
+        environment = str(spec.get("environment") or key.namespace)
+        return ApplicationSummary(
+            kind="Application",
+            environment=environment,
+            image_ref=spec.get("imageRef"),
+            **self._common(key, obj, Target(key.name, environment)),
+        )
+
+    def _preview(self, key: ObjectKey, obj: KubeObject) -> PreviewSummary:
+        spec = obj.get("spec") or {}
+        app = str(spec.get("application") or key.name)
+        pull_request = spec.get("pullRequest")
+        target = Target.preview(app, pull_request) if isinstance(pull_request, int) else None
+        return PreviewSummary(
+            kind="PreviewEnvironment",
+            environment=PREVIEWS,
+            image_ref=spec.get("imageRef"),
+            pull_request=pull_request if isinstance(pull_request, int) else None,
+            expires_at=_expires_at(obj),
+            **self._common(key, obj, target, app=app),
+        )
+
+    def _common(
+        self, key: ObjectKey, obj: KubeObject, target: Target | None, app: str | None = None
+    ) -> dict[str, Any]:
+        status = obj.get("status") or {}
+        conditions = _conditions(status)
+        url = status.get("url") or (f"https://{target.host(self._base_domain)}" if target else None)
+        transitions = [c.last_transition_time for c in conditions if c.last_transition_time]
+        return {
+            "namespace": key.namespace,
+            "name": key.name,
+            "app": app or key.name,
+            "phase": _phase(status.get("phase")),
+            "message": status.get("message") or None,
+            "url": url,
+            "argocd_url": self._argocd_link(target),
+            "failing": [c for c in conditions if c.status != "True"],
+            "updated_at": max(transitions, default=obj["metadata"].get("creationTimestamp")),
+        }
+
+    def _argocd_link(self, target: Target | None) -> str | None:
+        """`<ARGOCD_URL>/applications/argocd/<name>`, named as the platform's ApplicationSets
+        name them (argocd/platform): `<env>-<app>`, or `preview-<app>-pr-<n>`."""
+        if self._argocd_url is None or target is None:
+            return None
+        name = (
+            f"{PREVIEW_NAMESPACE_PREFIX}{target.app}-{target.env}"
+            if target.is_preview
+            else f"{target.env}-{target.app}"
+        )
+        return f"{self._argocd_url}/applications/argocd/{name}"
+
+
+def _phase(value: object) -> Phase:
+    if value is None:
+        return "Pending"
+    return value if value in PHASES else "Unknown"  # type: ignore[return-value]
+
+
+def _conditions(status: dict[str, Any]) -> list[ConditionOut]:
+    found = []
+    for raw in status.get("conditions") or []:
+        state = raw.get("status")
+        found.append(
+            ConditionOut(
+                type=str(raw.get("type", "")),
+                status=state if state in ("True", "False") else "Unknown",
+                reason=str(raw.get("reason", "")),
+                message=str(raw.get("message", "")),
+                last_transition_time=raw.get("lastTransitionTime"),
+            )
+        )
+    return found
+
+
+def _spec_summary(spec: dict[str, Any]) -> SpecSummary:
+    storage = spec.get("storage") or {}
+    auth = spec.get("auth") or {}
+    scaling = spec.get("scaling") or {}
+    return SpecSummary(
+        framework=spec.get("framework"),
+        image_ref=spec.get("imageRef"),
+        repository=spec.get("repository"),
+        database=bool((spec.get("database") or {}).get("enabled")),
+        buckets=_names(storage.get("buckets")) if storage.get("enabled") else [],
+        auth_providers=[str(p) for p in auth.get("providers") or []] if auth.get("enabled") else [],
+        replicas_min=scaling.get("min"),
+        replicas_max=scaling.get("max"),
+        deletion_policy=spec.get("deletionPolicy"),
+    )
+
+
+def _names(items: Iterable[Any] | None) -> list[str]:
+    return [str(item.get("name")) for item in items or [] if isinstance(item, dict)]
+
+
+def _expires_at(obj: KubeObject) -> str | None:
+    status = obj.get("status") or {}
+    if status.get("expiresAt"):
+        return str(status["expiresAt"])
+    try:
+        expiry = preview_expiry(obj, str((obj.get("spec") or {}).get("ttl", "72h")))
+    except ValueError:
+        return None
+    return expiry.strftime("%Y-%m-%dT%H:%M:%SZ") if expiry else None
+
+
+def _with_time_left(summary: PreviewSummary, now: datetime) -> PreviewSummary:
+    if summary.expires_at is None:
+        return summary
+    try:
+        seconds = int((parse_rfc3339(summary.expires_at) - now).total_seconds())
+    except ValueError:
+        return summary
+    left = max(seconds, 0)
+    return summary.model_copy(update={"seconds_left": left, "time_left": time_left(seconds)})
+
+
+def time_left(seconds: int) -> str:
+    """`2d 4h`, `3h 10m`, `35m`, `<1m`, or `expired`."""
+    if seconds <= 0:
+        return "expired"
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes}m"
+    return f"{minutes}m" if minutes else "<1m"
