@@ -157,11 +157,7 @@ class PlattrOperatorStack(Stack):
                 "repository": repository.repository_uri,
                 "tag": settings.controller_image_tag,
             },
-            "serviceAccount": {
-                "create": True,
-                "name": SERVICE_ACCOUNT,
-                "annotations": {"eks.amazonaws.com/role-arn": role.role_arn},
-            },
+            "serviceAccount": {"create": True, "name": SERVICE_ACCOUNT, "roleArn": role.role_arn},
             "env": env,
             "secretEnv": secret_env,
         }

@@ -159,7 +159,7 @@ def test_plattr_release_comes_from_the_local_chart_with_the_guides_env(mode: Mod
     assert "Chart" not in release
     values = release["Values"]
     assert values["serviceAccount"]["name"] == "plattr-operator"
-    assert values["serviceAccount"]["annotations"] == {"eks.amazonaws.com/role-arn": TOKEN}
+    assert values["serviceAccount"] == {"create": True, "name": "plattr-operator", "roleArn": TOKEN}
     env = values["env"]
     assert set(env) == {
         "DB_SECRET_ARN",
