@@ -81,10 +81,36 @@ system-deps: ## Debian packages the local stack needs (idempotent)
 tools: system-deps ## build/fetch the stack's binaries into ~/.cache/plattr (tools/build.sh)
 	@tools/build.sh
 
-up: $(STAMP) tools ## start the local stack in .plattr/, apply the template apps
+up: $(STAMP) tools ## start the local stack in .plattr/, the controller, apply the template apps
 	@$(DEVSTACK) up --state-dir $(STATE_DIR)
+	@$(MAKE) --no-print-directory controller-up
 	set -o pipefail; $(BIN)/plattr render $(TEMPLATE_APPS) $(DEMO_FLAGS) \
 		| kubectl --kubeconfig $(STATE_DIR)/kubeconfig apply --server-side -f -
 
-down: $(STAMP) ## stop the local stack and remove .plattr/
+down: $(STAMP) ## stop the controller and the local stack, remove .plattr/
+	@$(MAKE) --no-print-directory controller-down
 	@$(DEVSTACK) down --state-dir $(STATE_DIR)
+
+# The controller against the stack: the stack's environment (.plattr/env) plus the
+# template's platform settings; dummy OAuth clients for the identity providers the template
+# apps name (Keycloak never calls them here). Its pid in .plattr/controller.pid.
+KUBECTL_STACK := kubectl --kubeconfig $(STATE_DIR)/kubeconfig
+CONTROLLER_ENV := BASE_DOMAIN=apps.example.com AWS_ACCOUNT_ID=123456789012 \
+	OIDC_ISSUER=oidc.eks.local/id/PLATTR METRICS_HOST=127.0.0.1 METRICS_PORT=9090
+DEV_PROVIDERS := google github microsoft gitlab bitbucket facebook
+
+.PHONY: controller-up controller-down
+controller-up: $(STAMP) ## start plattr-controller against the running local stack
+	@$(KUBECTL_STACK) create namespace plattr-system --dry-run=client -o yaml \
+		| $(KUBECTL_STACK) apply --server-side -f - >/dev/null
+	@$(KUBECTL_STACK) -n plattr-system create secret generic plattr-identity-providers \
+		$(foreach p,$(DEV_PROVIDERS),--from-literal=$(p).clientId=dev-$(p) --from-literal=$(p).clientSecret=dev-only-$(p)) \
+		--dry-run=client -o yaml | $(KUBECTL_STACK) apply --server-side -f - >/dev/null
+	@set -a && source $(STATE_DIR)/env && set +a; $(CONTROLLER_ENV) \
+		nohup $(BIN)/plattr-controller >>$(STATE_DIR)/logs/controller.log 2>&1 </dev/null & \
+		echo $$! > $(STATE_DIR)/controller.pid
+	@echo "controller: http://127.0.0.1:9090/metrics, log $(STATE_DIR)/logs/controller.log"
+
+controller-down: ## stop the controller started by controller-up (it hands its lease back)
+	@if [ -f $(STATE_DIR)/controller.pid ]; then \
+		kill $$(cat $(STATE_DIR)/controller.pid) 2>/dev/null || true; rm -f $(STATE_DIR)/controller.pid; fi
