@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from aws_cdk import Stack
 from aws_cdk.assertions import Annotations, Match
 from cdk_helpers import (
@@ -416,3 +418,35 @@ def test_core_manifests_match_the_kubernetes_131_schemas(mode: Mode) -> None:
     assert len(core) >= 7  # 4 namespaces and 3 quotas, plus the chart's CRDs
     for manifest in core:
         kubernetes_validate.validate(manifest, "1.31", strict=True)
+
+
+def test_the_chart_renders_with_these_values(mode: Mode, tmp_path: Path) -> None:
+    """`helm template` of charts/plattr with the values the stack passes (tokens as text)."""
+    if reason := chart_missing_reason():
+        pytest.skip(reason)
+    tools = pytest.importorskip("devstack.tools")
+    try:
+        helm = tools.binary("helm")
+    except tools.StackError as error:
+        pytest.skip(f"no helm binary ({error}); tools/build.sh builds it")
+    values = helm_releases(template(mode[1], OPERATOR))["plattr-operator"]["Values"]
+    values_file = tmp_path / "values.json"
+    values_file.write_text(json.dumps(values))
+    rendered = subprocess.run(
+        [helm, "template", "plattr-operator", CHART_DIR, "-n", "plattr-system", "-f", values_file],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    objects = {(o["kind"], o["metadata"]["name"]): o for o in yaml.safe_load_all(rendered) if o}
+    account = objects[("ServiceAccount", "plattr-operator")]
+    assert account["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] == TOKEN
+    (deployment,) = [o for (kind, _), o in objects.items() if kind == "Deployment"]
+    pod = deployment["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == "plattr-operator"
+    env = {e["name"]: e for e in pod["containers"][0]["env"]}
+    assert env["BASE_DOMAIN"]["value"] == COMMON_CONTEXT["baseDomain"]
+    assert env["LEASE_NAMESPACE"]["value"] == "plattr-system"
+    assert env["KEYCLOAK_ADMIN_PASSWORD"]["valueFrom"] == {
+        "secretKeyRef": {"name": "keycloak-admin", "key": "password"}
+    }
