@@ -31,7 +31,7 @@ class ObjectCache:
 
     def unsubscribe(self, listener: Listener) -> None:
         with self._lock:
-            self._listeners = [known for known in self._listeners if known is not listener]
+            self._listeners = [known for known in self._listeners if known != listener]
 
     def _changed(self, keys: Iterable[ObjectKey]) -> None:
         listeners = self._listeners

@@ -1,0 +1,62 @@
+"""A dashboard over an in-memory cache, for the unit tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from controller.cache import ObjectCache
+from controller.config import DashboardSettings
+from controller.dashboard import install
+from controller.dashboard.events import EventsUnavailable
+from controller.dashboard.models import EventOut
+from controller.kinds import ObjectKey
+from controller.metrics import Metrics
+from controller.runtime import ControllerView
+
+TOKEN = "s3cret-dashboard-token-0123456789"
+
+
+@dataclass
+class FakeEvents:
+    events: list[EventOut] = field(default_factory=list)
+    unavailable: bool = False
+    asked: list[ObjectKey] = field(default_factory=list)
+
+    def recent(self, key: ObjectKey) -> list[EventOut]:
+        self.asked.append(key)
+        if self.unavailable:
+            raise EventsUnavailable("the API server did not list the Events in 2 s")
+        return self.events
+
+
+def view_of(cache: ObjectCache) -> ControllerView:
+    return ControllerView(
+        cache=cache,
+        metrics=Metrics(),
+        ready=lambda: True,
+        healthy=lambda: True,
+        leading=lambda: False,  # a standby serves the dashboard too
+        base_domain="apps.example.com",
+    )
+
+
+def client(
+    cache: ObjectCache,
+    settings: DashboardSettings | None = None,
+    events: FakeEvents | None = None,
+) -> TestClient:
+    app = FastAPI()
+    install(
+        app,
+        view_of(cache),
+        settings or DashboardSettings(argocd_url="https://argocd.example.com"),
+        events or FakeEvents(),
+    )
+    return TestClient(app)
+
+
+def token_settings() -> DashboardSettings:
+    return DashboardSettings(auth="token", token=TOKEN)

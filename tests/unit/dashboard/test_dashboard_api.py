@@ -1,0 +1,157 @@
+"""The JSON API over an in-memory cache: lists and filters, detail, previews, errors as JSON
+with a message, the published schema, and no Secret value anywhere."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from dashboard_app import FakeEvents, client
+
+from benchmarks.dashboard_samples import application, preview, put
+from controller.cache import ObjectCache
+from controller.dashboard.models import EventOut
+from controller.kinds import SECRET, ObjectKey
+
+PASSWORD = "pw-Zq81-never-shown"
+
+
+@pytest.fixture
+def cache() -> ObjectCache:
+    cache = ObjectCache()
+    put(cache, application("shop", "production", secrets=("shop-db", "shop-auth")))
+    put(cache, application("shop", "staging", "Failed"))
+    put(cache, application("blog", "uat", "Provisioning"))
+    put(cache, preview("shop", 42))
+    secret = {
+        "metadata": {"name": "shop-db", "namespace": "production", "resourceVersion": "9"},
+        "data": {"PGPASSWORD": base64.b64encode(PASSWORD.encode()).decode()},
+    }
+    cache.put(ObjectKey(SECRET.name, "production", "shop-db"), secret)
+    return cache
+
+
+def names(body: dict[str, list[dict[str, str]]]) -> list[tuple[str, str]]:
+    return [(item["name"], item["environment"]) for item in body["items"]]
+
+
+def test_list_sorted_by_app_then_environment(cache: ObjectCache) -> None:
+    body = client(cache).get("/api/v1/applications").json()
+    assert names(body) == [("blog", "uat"), ("shop", "production"), ("shop", "staging")]
+    shop = body["items"][1]
+    assert shop["url"] == "https://shop.apps.example.com"
+    assert shop["argocdUrl"] == "https://argocd.example.com/applications/argocd/production-shop"
+    assert shop["failing"] == []
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("environment=staging", [("shop", "staging")]),
+        ("phase=Provisioning", [("blog", "uat")]),
+        ("text=SHO", [("shop", "production"), ("shop", "staging")]),
+        ("text=team/blog", [("blog", "uat")]),
+        ("phase=Running&environment=uat", []),
+    ],
+)
+def test_filters(cache: ObjectCache, query: str, expected: list[tuple[str, str]]) -> None:
+    assert names(client(cache).get(f"/api/v1/applications?{query}").json()) == expected
+
+
+def test_failing_conditions_carry_reason_and_message(cache: ObjectCache) -> None:
+    body = client(cache).get("/api/v1/applications?phase=Failed").json()
+    [failing] = body["items"][0]["failing"]
+    assert failing["type"] == "DatabaseReady"
+    assert failing["reason"] == "DatabaseUnreachable"
+    assert "connection refused" in failing["message"]
+
+
+def test_detail_has_conditions_secret_names_and_events(cache: ObjectCache) -> None:
+    events = FakeEvents(
+        [EventOut(type="Normal", reason="PhaseRunning", message="phase -> Running")]
+    )
+    answer = client(cache, events=events).get("/api/v1/applications/production/shop")
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["summary"]["phase"] == "Running"
+    assert [c["type"] for c in body["conditions"]] == [
+        "DatabaseReady",
+        "StorageReady",
+        "AuthReady",
+        "DeploymentReady",
+    ]
+    assert body["secrets"] == ["shop-auth", "shop-db"]
+    assert body["spec"]["buckets"] == ["uploads"]
+    assert body["events"][0]["reason"] == "PhaseRunning"
+    assert events.asked == [ObjectKey("Application", "production", "shop")]
+
+
+def test_detail_answers_when_events_are_unavailable(cache: ObjectCache) -> None:
+    body = client(cache, events=FakeEvents(unavailable=True)).get(
+        "/api/v1/applications/production/shop"
+    )
+    assert body.status_code == 200
+    assert body.json()["events"] == []
+    assert "did not list the Events" in body.json()["eventsError"]
+
+
+def test_previews_have_pull_request_and_time_left(cache: ObjectCache) -> None:
+    [item] = client(cache).get("/api/v1/previews").json()["items"]
+    assert (item["app"], item["pullRequest"]) == ("shop", 42)
+    assert item["url"] == "https://shop-pr-42.preview.apps.example.com"
+    assert item["expiresAt"] == "2026-11-29T09:00:00Z"
+    assert item["argocdUrl"].endswith("/applications/argocd/preview-shop-pr-42")
+    assert item["timeLeft"]
+    assert item["secondsLeft"] is not None
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "fragment"),
+    [
+        ("/api/v1/applications/production/nope", 404, "no Application nope"),
+        ("/api/v1/applications?phase=Sleeping", 422, "phase"),
+        ("/api/v1/applications?environment=moon", 422, "environment"),
+        ("/api/v1/nothing", 404, "Not Found"),
+    ],
+)
+def test_errors_are_json_with_a_message(
+    cache: ObjectCache, path: str, status: int, fragment: str
+) -> None:
+    answer = client(cache).get(path)
+    assert answer.status_code == status
+    assert answer.headers["content-type"] == "application/json"
+    assert fragment in answer.json()["message"]
+
+
+def test_openapi_schema_is_published(cache: ObjectCache) -> None:
+    schema = client(cache).get("/openapi.json").json()
+    assert {
+        "/api/v1/applications",
+        "/api/v1/applications/{namespace}/{name}",
+        "/api/v1/previews",
+        "/api/v1/stream",
+    } <= set(schema["paths"])
+    assert "ErrorOut" in schema["components"]["schemas"]
+
+
+def test_no_secret_value_in_any_answer(cache: ObjectCache) -> None:
+    http = client(cache)
+    encoded = base64.b64encode(PASSWORD.encode()).decode()
+    for path in (
+        "/api/v1/applications",
+        "/api/v1/applications/production/shop",
+        "/api/v1/previews",
+        "/",
+        "/apps/production/shop",
+        "/cards/apps/production/shop",
+    ):
+        text = http.get(path).text
+        assert PASSWORD not in text, path
+        assert encoded not in text, path
+
+
+def test_only_reads(cache: ObjectCache) -> None:
+    http = client(cache)
+    for path in ("/api/v1/applications", "/api/v1/applications/production/shop"):
+        for method in ("POST", "PUT", "PATCH", "DELETE"):
+            assert http.request(method, path).status_code == 405
