@@ -35,7 +35,7 @@ def main() -> int:
     metrics = Metrics()
     kube = Kube(load_api_client(), metrics.count_request)
     try:
-        provisioners = build_provisioners(settings, kube)
+        provisioners = build_provisioners(settings, kube, metrics)
     except ProvisionerError as exc:
         log.error("cannot start: %s", exc, extra={"reason": exc.reason})
         return EXIT_CONFIG

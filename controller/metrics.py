@@ -3,10 +3,14 @@ in one test process never collide). Names and labels of the first two are the gu
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from typing import Final, get_args
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.registry import Collector
 
+from controller.provisioners.counting import CallCounter
 from plattr.models import Phase
 
 PHASES: Final[tuple[Phase, ...]] = get_args(Phase)
@@ -44,12 +48,6 @@ class Metrics:
             ["provisioner", "reason"],
             registry=self.registry,
         )
-        self.provisioner_writes = Counter(
-            "provisioner_writes",
-            "Provisioner calls that changed something (DDL, S3/IAM or Keycloak writes)",
-            ["provisioner"],
-            registry=self.registry,
-        )
         self.kube_requests = Counter(
             "kube_api_requests",
             "Requests to the Kubernetes API, by verb and resource",
@@ -62,6 +60,11 @@ class Metrics:
         self.previews_expired = Counter(
             "previews_expired", "Previews the TTL sweep deleted", registry=self.registry
         )
+
+    def count_provisioner_calls(self, counters: Mapping[str, CallCounter]) -> None:
+        """Export each provisioner's own call counts (SQL statements, S3/IAM operations,
+        Keycloak admin requests) as `provisioner_calls_total{provisioner,access}`."""
+        self.registry.register(_ProvisionerCalls(dict(counters)))
 
     def set_phase(self, name: str, namespace: str, phase: Phase) -> None:
         for each in PHASES:
@@ -102,3 +105,20 @@ def resource_of(path: str) -> str:
     if not rest:
         return "unknown"
     return f"{rest[0]}/{rest[2]}" if len(rest) > 2 else rest[0]
+
+
+class _ProvisionerCalls(Collector):
+    def __init__(self, counters: dict[str, CallCounter]) -> None:
+        self._counters = counters
+
+    def collect(self) -> Iterator[Metric]:
+        family = CounterMetricFamily(
+            "provisioner_calls",
+            "Calls each provisioner made to its service (reads and writes)",
+            labels=["provisioner", "access"],
+        )
+        for name, counter in self._counters.items():
+            counts = counter.snapshot()
+            family.add_metric([name, "read"], counts.reads)
+            family.add_metric([name, "write"], counts.writes)
+        yield family

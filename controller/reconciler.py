@@ -150,10 +150,6 @@ class Reconciler:
                 outcome.secrets.append(secret)
         return outcome
 
-    def _wrote(self, provisioner: str, changed: bool) -> None:
-        if changed:
-            self._metrics.provisioner_writes.labels(provisioner).inc()
-
     def _database(self, subject: Subject) -> tuple[str, str | None]:
         database = _configured(self._provisioners.database, "Database", "DB_ADMIN_URL")
         target, labels = subject.target, app_config.owner_labels(subject.key, subject.target)
@@ -162,7 +158,7 @@ class Reconciler:
         password = existing.get(secret_keys.PGPASSWORD)
         rotated = password is None  # a lost Secret means a new password (rotation)
         password = password or app_config.new_password()
-        self._wrote("database", database.ensure(target, password, reset_password=rotated))
+        database.ensure(target, password, reset_password=rotated)
         data = app_config.database_secret(database.endpoint(), target, password)
         self._cluster.apply_secret(target.namespace, name, data, labels)
         return f"schema {target.schema}, login role {target.login_role}, Secret {name}", name
@@ -170,8 +166,7 @@ class Reconciler:
     def _storage(self, subject: Subject) -> tuple[str, str | None]:
         storage = _configured(self._provisioners.storage, "Storage", "AWS_REGION")
         target, labels = subject.target, app_config.owner_labels(subject.key, subject.target)
-        buckets, changed = storage.ensure(target, subject.storage.buckets)
-        self._wrote("storage", changed)
+        buckets, _ = storage.ensure(target, subject.storage.buckets)
         name = target.secret_name("storage")
         data = app_config.storage_config(buckets, self._aws_region)
         self._cluster.apply_config_map(target.namespace, name, data, labels)
@@ -181,8 +176,7 @@ class Reconciler:
         auth = _configured(self._provisioners.auth, "Auth", "KEYCLOAK_URL")
         target, labels = subject.target, app_config.owner_labels(subject.key, subject.target)
         uris = app_config.redirect_uris(target, self._base_domain, subject.extra_hosts)
-        credentials, changed = auth.ensure(target, subject.auth.providers, uris)
-        self._wrote("auth", changed)
+        credentials, _ = auth.ensure(target, subject.auth.providers, uris)
         name = target.secret_name("auth")
         self._cluster.apply_secret(
             target.namespace, name, app_config.auth_secret(credentials), labels

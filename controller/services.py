@@ -12,6 +12,7 @@ from typing import Any
 from controller.config import Settings
 from controller.kinds import SECRET
 from controller.kube import Kube
+from controller.metrics import Metrics
 from controller.provisioners import identity_providers
 from controller.provisioners.auth import KeycloakProvisioner
 from controller.provisioners.database import PostgresProvisioner
@@ -50,7 +51,8 @@ def _aws_client(settings: Settings, service: str) -> Any:
     )
 
 
-def build_provisioners(settings: Settings, kube: Kube) -> Provisioners:
+def build_provisioners(settings: Settings, kube: Kube, metrics: Metrics) -> Provisioners:
+    """The provisioners, their call counts exported through `metrics`."""
     database = settings.database
     conninfo = admin_conninfo(
         admin_url=database.admin_url,
@@ -74,4 +76,9 @@ def build_provisioners(settings: Settings, kube: Kube) -> Provisioners:
             admin_realm=keycloak.admin_realm,
             identity_providers=provider_secret_reader(kube),
         )
-    return Provisioners(database=PostgresProvisioner(conninfo), storage=storage, auth=auth)
+    database_provisioner = PostgresProvisioner(conninfo)
+    counters = {"database": database_provisioner.calls, "storage": storage.calls}
+    if auth is not None:
+        counters["auth"] = auth.calls
+    metrics.count_provisioner_calls(counters)
+    return Provisioners(database=database_provisioner, storage=storage, auth=auth)

@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 from controller.cache import ObjectCache
 from controller.http import create_app
 from controller.metrics import Metrics, resource_of
+from controller.provisioners.counting import CallCounter
 from controller.runtime import ControllerView
 
 
@@ -60,3 +61,15 @@ def test_api_paths_map_to_resources() -> None:
     )
     assert resource_of("/apis/apps/v1/deployments") == "deployments"
     assert resource_of("/apis/coordination.k8s.io/v1/namespaces/p/leases/l") == "leases"
+
+
+def test_provisioner_call_counts_are_exported() -> None:
+    http, metrics = client(ready=True)
+    counter = CallCounter()
+    counter.record(write=True)
+    counter.record(write=False)
+    counter.record(write=False)
+    metrics.count_provisioner_calls({"database": counter})
+    text = http.get("/metrics").text
+    assert 'provisioner_calls_total{access="write",provisioner="database"} 1.0' in text
+    assert 'provisioner_calls_total{access="read",provisioner="database"} 2.0' in text
