@@ -20,6 +20,7 @@ from plattr.models import ENVIRONMENTS, Application
 from plattr.naming import Target
 from plattr.validation import InvalidDocument, decode
 from plattr.yamlio import dump_all, load_all
+from renderer import status
 from renderer.pipeline import render_paths
 from renderer.plan import DEFAULT_TTL, PreviewParams, RenderError, RenderOptions
 from renderer.sources import SpecErrors, decode_applications, read_specs
@@ -215,6 +216,8 @@ def parser() -> argparse.ArgumentParser:
     crds = commands.add_parser("crds", help="print the CustomResourceDefinitions")
     crds.add_argument("--split", type=Path, metavar="DIR", help="write one file per CRD")
     crds.set_defaults(handler=cmd_crds)
+
+    status.add_parser(commands)
     return root
 
 

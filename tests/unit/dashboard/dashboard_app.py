@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -60,3 +66,26 @@ def client(
 
 def token_settings() -> DashboardSettings:
     return DashboardSettings(auth="token", token=TOKEN)
+
+
+@contextmanager
+def serving(cache: ObjectCache, settings: DashboardSettings | None = None) -> Iterator[str]:
+    """The dashboard on a free loopback port, in a thread; yields its base URL."""
+    app = FastAPI()
+    install(app, view_of(cache), settings or DashboardSettings(), FakeEvents())
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
