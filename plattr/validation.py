@@ -179,4 +179,5 @@ def _words(match: re.Match[str]) -> str:
 
 
 def _join(path: str, name: str) -> str:
+    name = name or '""'  # an empty key is still a field the user can find
     return f"{path}.{name}" if path else name
