@@ -42,6 +42,11 @@ def load_all(text: str, source: str = "<stdin>") -> list[Any]:
         where = _POSITION.search(str(error))
         at = f"{source}:{where.group(1)}:{where.group(2)}" if where else source
         raise YamlError(f"{at}: not valid YAML: {error}") from None
+    except ValueError as error:  # ryaml's own: a mapping or a list used as a mapping key
+        raise YamlError(
+            f"{source}: not valid YAML for a spec: {error} (a mapping key must be a plain "
+            "scalar such as a field name)"
+        ) from None
     for index, document in enumerate(documents):
         _check_size(document, source, index)
     return documents
