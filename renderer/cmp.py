@@ -14,6 +14,7 @@ sidecar's own environment (`<NAME>`, e.g. `BASE_DOMAIN`, set once for the platfo
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sys
 from collections.abc import Callable, Mapping
@@ -21,6 +22,7 @@ from types import FrameType
 from typing import Any, Final, NoReturn
 
 from plattr.models import ENVIRONMENTS, Environment
+from plattr.patterns import DNS1123_SUBDOMAIN
 from plattr.yamlio import dump_all_compact
 from renderer.pipeline import render_paths
 from renderer.plan import DEFAULT_TTL, PreviewParams, RenderError, RenderOptions
@@ -88,6 +90,17 @@ def options_from_env(env: Mapping[str, str]) -> RenderOptions:
             "no base domain: set BASE_DOMAIN on the plugin sidecar, or ARGOCD_ENV_BASE_DOMAIN "
             "(plugin env) on the Argo CD Application"
         )
+    if len(base_domain) > 253 or not re.fullmatch(DNS1123_SUBDOMAIN, base_domain):
+        raise SettingsError(
+            f"base domain {base_domain!r} (BASE_DOMAIN, ARGOCD_ENV_BASE_DOMAIN or the "
+            "base-domain parameter) is not a DNS name such as apps.example.com"
+        )
+    aws_account_id = get("aws-account-id")
+    if aws_account_id is not None and not re.fullmatch(r"[0-9]{12}", aws_account_id):
+        raise SettingsError(
+            f"AWS account id {aws_account_id!r} (AWS_ACCOUNT_ID, ARGOCD_ENV_AWS_ACCOUNT_ID or "
+            "the aws-account-id parameter) must be 12 digits"
+        )
     environment = get("environment")
     if environment is not None and environment not in ENVIRONMENTS:
         raise SettingsError(
@@ -95,7 +108,7 @@ def options_from_env(env: Mapping[str, str]) -> RenderOptions:
         )
     return RenderOptions(
         base_domain=base_domain,
-        aws_account_id=get("aws-account-id"),
+        aws_account_id=aws_account_id,
         environment=_as_environment(environment),
         preview=_preview(get),
     )
