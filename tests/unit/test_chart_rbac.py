@@ -1,0 +1,176 @@
+"""The chart's RBAC grants exactly the (API group, resource, verb) triples the controller's code
+requests, found by reading the code: every call of `Kube.get/list/watch/create/merge_patch/
+replace/delete` in controller/, with the kind its path is built from.
+
+Most paths name their kind (`LEASE.item(...)`, `EVENT.collection(...)`), directly or through a
+variable assigned in the same function or class. A few take the kind as a value; GENERIC says
+which kinds reach them, and why, and the test fails on a call site that is neither resolved
+nor listed (and on a listing that matches no call site), so a new request cannot slip by.
+The end-to-end test runs the controller under these rules and checks its requests against them.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import pytest
+
+from controller import kinds
+from controller.config import LEASE_NAME
+from controller.kinds import Kind
+from tests.unit.test_chart import render_chart
+
+ROOT = Path(__file__).resolve().parents[2]
+CONTROLLER = ROOT / "controller"
+METHOD_VERBS = {
+    "get": "get",
+    "list": "list",
+    "watch": "watch",
+    "create": "create",
+    "merge_patch": "patch",
+    "replace": "update",
+    "delete": "delete",
+}
+KINDS: dict[str, Kind] = {
+    name: value for name, value in vars(kinds).items() if isinstance(value, Kind)
+}
+
+# Call sites whose kind is a value: (module, function) -> the kinds that reach it.
+GENERIC: dict[tuple[str, str], tuple[Kind, ...]] = {
+    # runtime.Controller makes one Reflector per kind of WATCHED_KINDS
+    ("reflector", "Reflector.list_once"): kinds.WATCHED_KINDS,
+    ("reflector", "Reflector._watch"): kinds.WATCHED_KINDS,
+    # secret() and apply_secret/apply_config_map pass SECRET or CONFIG_MAP
+    ("cluster", "KubeCluster._current"): (kinds.SECRET, kinds.CONFIG_MAP),
+    ("cluster", "KubeCluster._apply"): (kinds.SECRET, kinds.CONFIG_MAP),
+    # delete_secret, delete_config_map, and the TTL sweep's expired PreviewEnvironments
+    ("cluster", "KubeCluster.delete"): (kinds.SECRET, kinds.CONFIG_MAP, kinds.PREVIEW),
+    # the reconciler's own objects: Applications and PreviewEnvironments
+    ("cluster", "KubeCluster.set_finalizer"): kinds.PLATTR_KINDS,
+    ("cluster", "KubeCluster.write_status"): kinds.PLATTR_KINDS,
+}
+
+
+class Triple(NamedTuple):
+    group: str
+    resource: str
+    verb: str
+
+
+class CallSite(NamedTuple):
+    module: str
+    function: str
+    verb: str
+    kinds: tuple[Kind, ...]
+    status: bool
+
+
+def _kind_names(node: ast.AST) -> list[Kind]:
+    return [KINDS[n.id] for n in ast.walk(node) if isinstance(n, ast.Name) and n.id in KINDS]
+
+
+def _assigned(scopes: list[ast.AST], target: str) -> list[ast.expr]:
+    """What `target` (e.g. `path`, `self._path`) is assigned in the enclosing scopes."""
+    return [
+        node.value
+        for scope in scopes
+        for node in ast.walk(scope)
+        if isinstance(node, ast.Assign) and any(ast.unparse(t) == target for t in node.targets)
+    ]
+
+
+def _call_sites(path: Path) -> Iterator[CallSite]:
+    module = path.stem
+
+    def visit(node: ast.AST, scopes: list[ast.AST], names: list[str]) -> Iterator[CallSite]:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.ClassDef | ast.FunctionDef):
+                yield from visit(child, [*scopes, child], [*names, child.name])
+                continue
+            if (
+                isinstance(child, ast.Call)
+                and isinstance(child.func, ast.Attribute)
+                and child.func.attr in METHOD_VERBS
+                and ast.unparse(child.func.value).endswith("kube")
+            ):
+                argument = child.args[0]
+                paths = [argument, *_assigned(scopes, ast.unparse(argument))]
+                found = [kind for path in paths for kind in _kind_names(path)]
+                yield CallSite(
+                    module,
+                    ".".join(names),
+                    METHOD_VERBS[child.func.attr],
+                    tuple(dict.fromkeys(found)),
+                    any("/status" in ast.unparse(path) for path in paths),
+                )
+            yield from visit(child, scopes, names)
+
+    tree = ast.parse(path.read_text())
+    yield from visit(tree, [tree], [])
+
+
+def call_sites() -> list[CallSite]:
+    sources = sorted(p for p in CONTROLLER.rglob("*.py") if p.name != "kube.py")
+    return [site for path in sources for site in _call_sites(path)]
+
+
+def _group(kind: Kind) -> str:
+    parts = kind.api_prefix.strip("/").split("/")
+    return "" if parts[0] == "api" else parts[1]
+
+
+def code_triples() -> set[Triple]:
+    triples = set()
+    for site in call_sites():
+        for kind in site.kinds or GENERIC[(site.module, site.function)]:
+            resource = f"{kind.plural}/status" if site.status else kind.plural
+            triples.add(Triple(_group(kind), resource, site.verb))
+    return triples
+
+
+def chart_triples(values: dict[str, Any] | None = None) -> set[Triple]:
+    triples = set()
+    for manifest in render_chart(values):
+        if manifest["kind"] in {"ClusterRole", "Role"}:
+            for rule in manifest["rules"]:
+                for group in rule["apiGroups"]:
+                    for resource in rule["resources"]:
+                        triples |= {Triple(group, resource, verb) for verb in rule["verbs"]}
+    return triples
+
+
+def test_every_call_site_names_its_kind_or_is_listed() -> None:
+    sites = call_sites()
+    assert len(sites) > 10  # the scan finds the controller's requests
+    unresolved = {(s.module, s.function) for s in sites if not s.kinds}
+    assert unresolved - GENERIC.keys() == set(), "new requests: say which kinds reach them"
+    assert GENERIC.keys() - unresolved == set(), "GENERIC lists call sites that are gone"
+
+
+def test_chart_rbac_is_exactly_what_the_code_requests() -> None:
+    code, chart = code_triples(), chart_triples()
+    assert sorted(code - chart) == [], "the controller makes requests the chart does not grant"
+    assert sorted(chart - code) == [], "the chart grants what the controller never requests"
+
+
+def test_the_lease_is_granted_where_the_controller_looks_for_it() -> None:
+    roles = [m for m in render_chart({"env": {"LEASE_NAMESPACE": "leases"}}) if m["kind"] == "Role"]
+    (role,) = roles
+    assert role["metadata"]["namespace"] == "leases"
+    names = {n for rule in role["rules"] for n in rule.get("resourceNames", [])}
+    assert names == {LEASE_NAME}
+
+
+@pytest.mark.parametrize("kind", ["ClusterRoleBinding", "RoleBinding"])
+def test_bindings_name_the_chart_service_account(kind: str) -> None:
+    manifests = render_chart({"serviceAccount": {"name": "plattr-operator"}})
+    (binding,) = (m for m in manifests if m["kind"] == kind)
+    (subject,) = binding["subjects"]
+    assert subject == {
+        "kind": "ServiceAccount",
+        "name": "plattr-operator",
+        "namespace": "plattr-system",
+    }
