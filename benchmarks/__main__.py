@@ -6,7 +6,10 @@ import importlib
 import sys
 from typing import Final
 
-BENCHMARKS: Final = {"render": "benchmarks.render_bench"}
+BENCHMARKS: Final = {
+    "render": "benchmarks.render_bench",
+    "dashboard": "benchmarks.dashboard_bench",
+}
 
 
 def main(names: list[str]) -> None:

@@ -3,6 +3,7 @@ list from the API server per request), on every replica. Read-only."""
 
 from __future__ import annotations
 
+import threading
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
@@ -11,6 +12,7 @@ from fastapi.responses import StreamingResponse
 from controller.dashboard.models import (
     ApplicationDetail,
     ApplicationList,
+    ApplicationSummary,
     ErrorOut,
     Phase,
     PreviewList,
@@ -30,10 +32,30 @@ Text = Annotated[
 ]
 
 
+class LastBody:
+    """The JSON of the unfiltered list, kept while the projector returns the same tuple."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last: tuple[tuple[ApplicationSummary, ...], bytes] | None = None
+
+    def of(self, summaries: tuple[ApplicationSummary, ...]) -> bytes:
+        with self._lock:
+            last = self._last
+        if last is not None and last[0] is summaries:
+            return last[1]
+        body = ApplicationList(items=list(summaries)).model_dump_json(by_alias=True).encode()
+        with self._lock:
+            self._last = (summaries, body)
+        return body
+
+
 def api_router(dashboard: Dashboard) -> APIRouter:
     router = APIRouter(
         prefix="/api/v1", tags=["dashboard"], dependencies=[Depends(dashboard.guard)]
     )
+
+    unfiltered = LastBody()
 
     @router.get("/applications", response_model=ApplicationList, responses=ERRORS)
     def list_applications(
@@ -43,9 +65,13 @@ def api_router(dashboard: Dashboard) -> APIRouter:
     ) -> Response:
         """Every Application, filtered, sorted by app then environment."""
         wanted = Filters(environment, phase, text)
-        items = [item for item in dashboard.projector.applications() if wanted(item)]
-        body = ApplicationList(items=items).model_dump_json(by_alias=True)
-        return Response(body, media_type=JSON)
+        summaries = dashboard.projector.applications()
+        if wanted == Filters():
+            return Response(unfiltered.of(summaries), media_type=JSON)
+        items = [item for item in summaries if wanted(item)]
+        return Response(
+            ApplicationList(items=items).model_dump_json(by_alias=True), media_type=JSON
+        )
 
     @router.get(
         "/applications/{namespace}/{name}",

@@ -1,8 +1,9 @@
 """Cached Applications and PreviewEnvironments as the API's models.
 
 Reads the raw objects leniently (an object the API server accepted always gets a card, even
-one the controller could not decode) and keeps each summary until the object's
-resourceVersion changes, so listing 1,000 apps re-projects only the ones that changed.
+one the controller could not decode). Each summary is kept until the object's
+resourceVersion changes, and each kind's sorted list until the cache reports a change to
+that kind, so a list request between changes costs no projection at all.
 """
 
 from __future__ import annotations
@@ -52,10 +53,18 @@ class Projector:
         self._clock = clock
         self._lock = threading.Lock()
         self._memo: dict[ObjectKey, tuple[str | None, ApplicationSummary]] = {}
+        self._changes: dict[str, int] = {}
+        self._lists: dict[str, tuple[int, tuple[ApplicationSummary, ...]]] = {}
+        cache.subscribe(self._changed)
+
+    def _changed(self, key: ObjectKey) -> None:
+        with self._lock:
+            self._changes[key.kind] = self._changes.get(key.kind, 0) + 1
 
     # --- lists -------------------------------------------------------------------------
 
-    def applications(self) -> list[ApplicationSummary]:
+    def applications(self) -> tuple[ApplicationSummary, ...]:
+        """Sorted by app, environment and namespace; the same tuple until a change."""
         return self._summaries(APPLICATION.name)
 
     def previews(self) -> list[PreviewSummary]:
@@ -94,11 +103,23 @@ class Projector:
             generation=obj["metadata"].get("generation"),
         )
 
-    def _summaries(self, kind: str) -> list[ApplicationSummary]:
+    def _summaries(self, kind: str) -> tuple[ApplicationSummary, ...]:
+        with self._lock:
+            changes = self._changes.get(kind, 0)  # read before listing: a later change counts
+            known = self._lists.get(kind)
+        if known is not None and known[0] == changes:
+            return known[1]
         items = [(ObjectKey.of(kind, obj), obj) for obj in self.cache.objects(kind)]
-        summaries = [self._summary(key, obj) for key, obj in items]
+        summaries = tuple(
+            sorted(
+                (self._summary(key, obj) for key, obj in items),
+                key=lambda s: (s.app, s.environment, s.namespace),
+            )
+        )
         self._forget_except(kind, {key for key, _ in items})
-        return sorted(summaries, key=lambda s: (s.app, s.environment, s.namespace))
+        with self._lock:
+            self._lists[kind] = (changes, summaries)
+        return summaries
 
     # --- one object ----------------------------------------------------------------------
 
