@@ -73,7 +73,14 @@ SELECT
     (SELECT pg_has_role(current_user, anon.oid, 'USAGE') FROM anon) AS admin_has_anon,
     EXISTS (SELECT 1 FROM pg_namespace p, aclexplode(p.nspacl) a
             WHERE p.nspname = 'public' AND a.grantee = 0
-              AND a.privilege_type = 'CREATE') AS public_create_open
+              AND a.privilege_type = 'CREATE') AS public_create_open,
+    (SELECT EXISTS (SELECT 1 FROM pg_default_acl d
+                    WHERE d.defaclrole = login.oid AND d.defaclnamespace = 0
+                      AND d.defaclobjtype = 'f')
+        AND NOT EXISTS (SELECT 1 FROM pg_default_acl d, aclexplode(d.defaclacl) a
+                        WHERE d.defaclrole = login.oid AND d.defaclnamespace = 0
+                          AND d.defaclobjtype = 'f' AND a.grantee = 0)
+       FROM login) AS functions_private
 """)
 
 
@@ -89,6 +96,7 @@ class _State:
     admin_has_login: bool | None
     admin_has_anon: bool | None
     public_create_open: bool
+    functions_private: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -237,6 +245,7 @@ def _plan(target: Target, state: _State, verifier: str, reset_password: bool) ->
     plan = _Plan(target)
     _plan_roles(plan, state, sql.Literal(verifier), reset_password)
     _plan_schema(plan, state)
+    _plan_functions(plan, state)
     return plan.steps
 
 
@@ -325,6 +334,22 @@ def _plan_schema(plan: _Plan, state: _State) -> None:
             "revoke create on schema public from PUBLIC",
             "REVOKE CREATE ON SCHEMA public FROM PUBLIC",
         )
+
+
+def _plan_functions(plan: _Plan, state: _State) -> None:
+    """PostgreSQL lets PUBLIC execute every new function; PostgREST serves the schema's
+    functions to the internet as `_anon`. So the app's functions are callable only once it
+    grants them (a SECURITY DEFINER function would otherwise run as the app for anyone)."""
+    if state.functions_private:
+        return
+    t = plan.target
+    if state.schema_owned and not state.admin_has_login:  # _plan_schema did not grant it
+        plan.add(f"let the admin act for {t.login_role}", "GRANT {} TO CURRENT_USER", plan.login)
+    plan.add(
+        f"new functions of {t.login_role} not executable by PUBLIC",
+        "ALTER DEFAULT PRIVILEGES FOR ROLE {} REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC",
+        plan.login,
+    )
 
 
 def _drop_plan(target: Target, state: _State) -> list[_Step]:
