@@ -111,6 +111,10 @@ class S3Provisioner:
             state = _BucketState(self._s3, name)
             if not state.exists():
                 continue
+            owner = state.owner()
+            if owner is not None and owner != (target.app, target.env):
+                log.warning("storage: %s belongs to %s/%s; not dropped", name, *owner)
+                continue
             if not state.is_empty():
                 if not empty_first:
                     result.non_empty.append(name)
@@ -234,7 +238,9 @@ class _BucketState:
         if not self.exists():
             self._create()
             changed = True
-        changed |= self._ensure_tags(tags_of(target))
+        current = self._tags()
+        self._refuse_if_not_for(target, current)
+        changed |= self._ensure_tags(tags_of(target), current)
         block = policies.public_access_block(public=public)
         wanted_policy = policies.public_read_policy(self.name) if public else None
         current_policy = self._policy()
@@ -262,10 +268,30 @@ class _BucketState:
         with self._errors("CreateBucket"):
             self.s3.create_bucket(Bucket=self.name, **extra)
 
-    def _ensure_tags(self, wanted: dict[str, str]) -> bool:
+    def _tags(self) -> dict[str, str]:
         with self._errors("GetBucketTagging"):
             found = _get_or_none(self.s3.get_bucket_tagging, {"NoSuchTagSet"}, Bucket=self.name)
-        current = _tag_dict(found["TagSet"] if found else [])
+        return _tag_dict(found["TagSet"] if found else [])
+
+    def owner(self, tags: dict[str, str] | None = None) -> tuple[str, str] | None:
+        """(app, environment) from Plattr's tags; None for a bucket not tagged by Plattr."""
+        tags = self._tags() if tags is None else tags
+        if tags.get(MANAGED_BY[0]) != MANAGED_BY[1] or "app" not in tags:
+            return None
+        return tags["app"], tags.get("environment", "")
+
+    def _refuse_if_not_for(self, target: Target, tags: dict[str, str]) -> None:
+        """Two apps can derive one bucket name (`a` + bucket `x-uat-b` in staging, and
+        `a-staging-x` + bucket `b` in uat): the second never takes over the first's."""
+        owner = self.owner(tags)
+        if owner is not None and owner != (target.app, target.env):
+            raise ProvisionerError(
+                _REASON,
+                f"bucket {self.name} belongs to app {owner[0]} in {owner[1]}: its name "
+                "collides with one of this app's buckets; rename this app's bucket",
+            )
+
+    def _ensure_tags(self, wanted: dict[str, str], current: dict[str, str]) -> bool:
         if wanted.items() <= current.items():
             return False
         with self._errors("PutBucketTagging"):
