@@ -33,7 +33,7 @@ from controller.kinds import (
     ObjectKey,
     generation,
 )
-from controller.kube import Kube
+from controller.kube import Kube, KubeError
 from controller.leader import LeaderElector
 from controller.metrics import Metrics
 from controller.reconciler import Provisioners, Reconciler
@@ -224,10 +224,14 @@ class Controller:
 
     def _reconcile(self, key: ObjectKey) -> None:
         started = time.perf_counter()
+        context = {"kind": key.kind, "app": key.name, "namespace": key.namespace}
         try:
             ok = self.reconciler.reconcile(key, final_attempt=self.queue.retries_exhausted(key))
+        except KubeError as exc:  # a conflict or an unreachable API server: retried below
+            log.warning("reconcile interrupted: %s", exc, extra=context)
+            ok = False
         except Exception:
-            log.exception("reconcile failed", extra={"object": str(key)})
+            log.exception("reconcile failed", extra=context)
             ok = False
         self.metrics.reconcile_duration.labels(key.kind).observe(time.perf_counter() - started)
         self.metrics.reconcile_total.labels(key.name, "success" if ok else "failure").inc()
@@ -235,8 +239,7 @@ class Controller:
             self.queue.forget(key)
         elif not self.queue.retry(key):
             log.warning(
-                "retries used up; waiting for a new generation or the next resync",
-                extra={"object": str(key)},
+                "retries used up; waiting for a new generation or the next resync", extra=context
             )
 
     def _every(self, seconds: float, action: Callable[[], object]) -> None:

@@ -1,0 +1,232 @@
+"""Controller benchmark (issue 4), on the local stack with a real `plattr-controller` process.
+
+1. 100 Applications (database, storage, auth), each with its rendered Deployment, applied at
+   once: time until all are Running, and each app's time from creation to Running.
+2. A no-op resync of those 100: Kubernetes API requests, SQL statements, S3/IAM operations
+   and Keycloak requests per app, reads and writes (the target is zero writes).
+3. 1,000 Applications in the cache: the controller's resident memory (target <= 200 MB).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Final
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from benchmarks.stats import percentile
+
+ROOT: Final = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))  # devstack lives in tools/, as for the tests
+
+from devstack import Stack, wait_until  # noqa: E402
+from devstack.ports import free_port  # noqa: E402
+from kubernetes import config  # noqa: E402
+
+from controller.kinds import APPLICATION, DEPLOYMENT, NAMESPACE, SECRET, Kind  # noqa: E402
+from controller.kube import Kube  # noqa: E402
+from controller.provisioners import identity_providers  # noqa: E402
+from plattr.models import Application  # noqa: E402
+from plattr.validation import decode  # noqa: E402
+from renderer.plan import RenderOptions  # noqa: E402
+from renderer.render import render  # noqa: E402
+
+BASE_DOMAIN: Final = "apps.example.test"
+ACCOUNT_ID: Final = "123456789012"
+FULL_APPS: Final = 100
+CACHED_APPS: Final = 1000
+NAMESPACE_NAME: Final = "staging"
+SERVICE_ACCOUNT: Final = Kind("ServiceAccount", "/api/v1", "serviceaccounts")
+KINDS: Final = {k.name: k for k in (APPLICATION, DEPLOYMENT, SERVICE_ACCOUNT)}
+TIMEOUT: Final = 900.0
+RESYNC_SECONDS: Final = 60
+WRITE_VERBS: Final = [{"verb": verb} for verb in ("POST", "PUT", "PATCH", "DELETE")]
+RESYNC_FIGURES: Final = [
+    ("Kubernetes API reads", "kube_api_requests_total", [{"verb": "GET"}]),
+    ("Kubernetes API writes", "kube_api_requests_total", WRITE_VERBS),
+    *(
+        (f"{what}, {access}s", "provisioner_calls_total", [{"provisioner": name, "access": access}])
+        for name, what in (
+            ("database", "SQL statements"),
+            ("storage", "S3/IAM operations"),
+            ("auth", "Keycloak requests"),
+        )
+        for access in ("read", "write")
+    ),
+]
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+def spec(full: bool) -> dict[str, Any]:
+    return {
+        "framework": "python",
+        "environment": NAMESPACE_NAME,
+        "imageRef": "registry.example.test/bench:1.0.0",
+        "database": {"enabled": full},
+        "storage": {"enabled": full, "buckets": [{"name": "uploads"}] if full else []},
+        "auth": {"enabled": full, "providers": ["github"] if full else []},
+    }
+
+
+def manifests(name: str, full: bool) -> list[dict[str, Any]]:
+    document = {
+        "apiVersion": "platform.internal/v1alpha1",
+        "kind": "Application",
+        "metadata": {"name": name},
+        "spec": spec(full),
+    }
+    options = RenderOptions(base_domain=BASE_DOMAIN, aws_account_id=ACCOUNT_ID)
+    wanted = KINDS if full else {"Application": APPLICATION}
+    return [m for m in render(decode(document, Application), options) if m["kind"] in wanted]
+
+
+def create(kube: Kube, objects: list[dict[str, Any]]) -> None:
+    for obj in objects:
+        kube.create(KINDS[obj["kind"]].collection(obj["metadata"]["namespace"]), obj)
+
+
+def scrape(port: int) -> Samples:
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def total(samples: Samples, name: str, **labels: str) -> float:
+    wanted = set(labels.items())
+    return sum(v for (n, ls), v in samples.items() if n == name and wanted <= set(ls))
+
+
+def quiet(port: int, seconds: float = 3.0) -> Samples:
+    """Metrics once the queue is empty and no reconcile ran for `seconds`."""
+    last = scrape(port)
+    since = time.monotonic()
+    while time.monotonic() - since < seconds:
+        time.sleep(0.5)
+        now = scrape(port)
+        busy = total(now, "workqueue_depth") > 0
+        if busy or total(now, "reconcile_total") != total(last, "reconcile_total"):
+            last, since = now, time.monotonic()
+    return last
+
+
+def phases(kube: Kube) -> dict[str, str | None]:
+    items = kube.list(APPLICATION.collection(NAMESPACE_NAME))["items"]
+    return {i["metadata"]["name"]: (i.get("status") or {}).get("phase") for i in items}
+
+
+def provider_secret(kube: Kube) -> None:
+    namespace = identity_providers.SECRET_NAMESPACE
+    if kube.get(f"{NAMESPACE.collection()}/{namespace}") is None:
+        kube.create(NAMESPACE.collection(), {"metadata": {"name": namespace}})
+    data = {"github.clientId": "YmVuY2g=", "github.clientSecret": "YmVuY2gtc2VjcmV0"}
+    body = {"metadata": {"name": identity_providers.SECRET_NAME}, "data": data}
+    kube.create(SECRET.collection(namespace), body)
+
+
+def rss_mb(pid: int) -> tuple[float, float]:
+    fields = dict(
+        line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+    )
+    return (int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024)
+
+
+def wait(predicate: Callable[[], bool], what: str) -> None:
+    wait_until(predicate, what, TIMEOUT)
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="plattr-bench-") as tmp:
+        state = Path(tmp)
+        started = time.perf_counter()
+        stack = Stack.start(state)
+        print(f"stack started in {time.perf_counter() - started:.1f} s")
+        controller: subprocess.Popen[bytes] | None = None
+        try:
+            kube = Kube(config.new_client_from_config(config_file=str(stack.env()["KUBECONFIG"])))
+            provider_secret(kube)
+            port = free_port()
+            env = {
+                "PATH": os.environ.get("PATH", ""),
+                **stack.env(),
+                "BASE_DOMAIN": BASE_DOMAIN,
+                "OIDC_PROVIDER_ARN": f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/oidc.bench/id/X",
+                "METRICS_HOST": "127.0.0.1",
+                "METRICS_PORT": str(port),
+                "RESYNC_SECONDS": str(RESYNC_SECONDS),
+                "TTL_SWEEP_SECONDS": "3600",
+            }
+            log = (state / "controller.log").open("ab")
+            command = Path(sys.executable).parent / "plattr-controller"
+            controller = subprocess.Popen([str(command)], env=env, stdout=log, stderr=log)
+            wait(lambda: _ready(port), "controller ready")
+            running(kube, port, controller.pid)
+        finally:
+            if controller is not None:
+                controller.send_signal(signal.SIGTERM)
+                controller.wait(30)
+            stack.stop()
+
+
+def _ready(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def running(kube: Kube, port: int, pid: int) -> None:
+    run = uuid.uuid4().hex[:4]
+    names = [f"bench-{run}-{n:03d}" for n in range(FULL_APPS)]
+    created: dict[str, float] = {}
+    began = time.monotonic()
+    for name in names:
+        create(kube, manifests(name, full=True))
+        created[name] = time.monotonic()
+    print(f"{FULL_APPS} apps applied in {time.monotonic() - began:.1f} s")
+    ready: dict[str, float] = {}
+
+    def all_running() -> bool:
+        now = time.monotonic()
+        for name, phase in phases(kube).items():
+            if phase == "Running" and name not in ready:
+                ready[name] = now
+        return len(ready) == FULL_APPS
+
+    wait(all_running, f"{FULL_APPS} apps Running")
+    latencies = [ready[n] - created[n] for n in names]
+    print(
+        f"all {FULL_APPS} Running {max(ready.values()) - began:.1f} s after the first was applied; "
+        f"per app p50 {percentile(latencies, 0.5):.1f} s, p95 {percentile(latencies, 0.95):.1f} s"
+    )
+
+    before = quiet(port)
+    reconciles = total(before, "reconcile_total")
+    wait(lambda: total(scrape(port), "reconcile_total") >= reconciles + FULL_APPS, "a resync")
+    after = quiet(port)
+    print(f"no-op resync ({total(after, 'reconcile_total') - reconciles:.0f} reconciles), per app:")
+    for label, name, labels in RESYNC_FIGURES:
+        delta = sum(total(after, name, **each) - total(before, name, **each) for each in labels)
+        print(f"  {label:28} {delta / FULL_APPS:6.2f}")
+
+    began = time.monotonic()
+    for n in range(CACHED_APPS - FULL_APPS):
+        create(kube, manifests(f"cached-{run}-{n:04d}", full=False))
+    wait(lambda: all(phases(kube).values()), f"{CACHED_APPS} apps with a status")
+    quiet(port)
+    rss, peak = rss_mb(pid)
+    print(
+        f"{CACHED_APPS} apps in the cache ({time.monotonic() - began:.1f} s to create and "
+        f"reconcile {CACHED_APPS - FULL_APPS}): RSS {rss:.0f} MB, peak {peak:.0f} MB"
+    )
