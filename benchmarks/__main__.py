@@ -9,6 +9,7 @@ from typing import Final
 BENCHMARKS: Final = {
     "render": "benchmarks.render_bench",
     "dashboard": "benchmarks.dashboard_bench",
+    "controller": "benchmarks.controller_bench",
 }
 
 
