@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -70,9 +71,16 @@ def token_settings() -> DashboardSettings:
 
 @contextmanager
 def serving(cache: ObjectCache, settings: DashboardSettings | None = None) -> Iterator[str]:
-    """The dashboard on a free loopback port, in a thread; yields its base URL."""
+    """The dashboard over `cache` on a free loopback port; yields its base URL."""
     app = FastAPI()
     install(app, view_of(cache), settings or DashboardSettings(), FakeEvents())
+    with serve_app(app) as url:
+        yield url
+
+
+@contextmanager
+def serve_app(app: Any) -> Iterator[str]:
+    """`app` served by uvicorn on a free loopback port, in a thread; yields its base URL."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
