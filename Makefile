@@ -10,10 +10,10 @@ TEMPLATE_APPS := gitops-repo-template/apps
 # The template's example platform settings (in Argo CD they come from the plugin's env).
 DEMO_FLAGS := --base-domain apps.example.com --aws-account-id 123456789012
 
-.PHONY: help setup demo test unit lint bench crds golden
+.PHONY: help setup demo test unit e2e lint bench crds golden
 
 help: ## list the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,9 @@ unit: $(STAMP) ## unit and contract tests only (no services)
 
 test: $(STAMP) tools ## the whole test suite (builds the stack's tools first)
 	$(BIN)/pytest
+
+e2e: $(STAMP) tools ## the GitOps flow end to end on the local stack (`make test` runs it too)
+	$(BIN)/pytest tests/e2e
 
 lint: $(STAMP) ## ruff, mypy --strict, import contracts
 	$(BIN)/ruff check .
