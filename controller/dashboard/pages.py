@@ -3,6 +3,7 @@ keeps them current from the live stream."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Final
 from urllib.parse import parse_qs
@@ -62,33 +63,9 @@ def page_router(dashboard: Dashboard) -> APIRouter:
             },
         )
 
-    @router.get("/{kind_path}/{namespace}/{name}", response_class=HTMLResponse)
-    def detail(request: Request, kind_path: str, namespace: str, name: str) -> Response:
-        key = ObjectKey(_kind(kind_path), namespace, name)
-        found = dashboard.detail(key)
-        if found is None:
-            raise HTTPException(404, f"no {key.kind} {name} in namespace {namespace}")
-        summary = dashboard.projector.summary(key)
-        return templates.TemplateResponse(
-            request, "detail.html", {"detail": found, "summary": summary}
-        )
-
-    @router.get("/cards/{kind_path}/{namespace}/{name}", response_class=HTMLResponse)
-    def card(
-        request: Request,
-        kind_path: str,
-        namespace: str,
-        name: str,
-        *,
-        environment: str | None = None,
-        phase: Phase | None = None,
-        text: Annotated[str | None, Query(max_length=100)] = None,
-    ) -> Response:
-        """One card, for the live updates; 204 when it is gone or filtered out."""
-        summary = dashboard.projector.summary(ObjectKey(_kind(kind_path), namespace, name))
-        if summary is None or not Filters(environment, phase, text)(summary):
-            return Response(status_code=204)
-        return templates.TemplateResponse(request, "card.html", {"app": summary})
+    for path, kind in KIND_PATHS.items():
+        router.add_api_route(f"/{path}/{{namespace}}/{{name}}", _detail(dashboard, kind))
+        router.add_api_route(f"/cards/{path}/{{namespace}}/{{name}}", _card(dashboard, kind))
 
     @public.get("/static/{name}")
     def static(name: str) -> Response:
@@ -127,10 +104,35 @@ def page_router(dashboard: Dashboard) -> APIRouter:
     return public
 
 
-def _kind(kind_path: str) -> str:
-    if kind_path not in KIND_PATHS:
-        raise HTTPException(404, f"no page /{kind_path}")
-    return KIND_PATHS[kind_path]
+def _detail(dashboard: Dashboard, kind: str) -> Callable[..., Response]:
+    def detail(request: Request, namespace: str, name: str) -> Response:
+        key = ObjectKey(kind, namespace, name)
+        found = dashboard.detail(key)
+        if found is None:
+            raise HTTPException(404, f"no {kind} {name} in namespace {namespace}")
+        context = {"detail": found, "summary": dashboard.projector.summary(key)}
+        return templates.TemplateResponse(request, "detail.html", context)
+
+    return detail
+
+
+def _card(dashboard: Dashboard, kind: str) -> Callable[..., Response]:
+    def card(
+        request: Request,
+        namespace: str,
+        name: str,
+        *,
+        environment: str | None = None,
+        phase: Phase | None = None,
+        text: Annotated[str | None, Query(max_length=100)] = None,
+    ) -> Response:
+        """One card, for the live updates; 204 when it is gone or filtered out."""
+        summary = dashboard.projector.summary(ObjectKey(kind, namespace, name))
+        if summary is None or not Filters(environment, phase, text)(summary):
+            return Response(status_code=204)
+        return templates.TemplateResponse(request, "card.html", {"app": summary})
+
+    return card
 
 
 def _counts(summaries: list[ApplicationSummary]) -> dict[str, int]:
