@@ -89,6 +89,7 @@ up: $(STAMP) tools ## start the local stack in .plattr/, the controller, apply t
 	@$(MAKE) --no-print-directory controller-up
 	set -o pipefail; $(BIN)/plattr render $(TEMPLATE_APPS) $(DEMO_FLAGS) \
 		| kubectl --kubeconfig $(STATE_DIR)/kubeconfig apply --server-side -f -
+	@echo "dashboard: http://127.0.0.1:9090/ (the template's apps; \`plattr status\` reads the same API)"
 
 down: $(STAMP) ## stop the controller and the local stack, remove .plattr/
 	@$(MAKE) --no-print-directory controller-down
