@@ -2,6 +2,7 @@
 requests, found by reading the code: every call of `Kube.get/list/watch/create/merge_patch/
 replace/delete` in controller/, with the kind its path is built from.
 
+The dashboard's own reads (`self._client().request("GET", EVENT.collection(...))`) count too.
 Most paths name their kind (`LEASE.item(...)`, `EVENT.collection(...)`), directly or through a
 variable assigned in the same function or class. A few take the kind as a value; GENERIC says
 which kinds reach them, and why, and the test fails on a call site that is neither resolved
@@ -34,6 +35,7 @@ METHOD_VERBS = {
     "replace": "update",
     "delete": "delete",
 }
+HTTP_VERBS = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
 KINDS: dict[str, Kind] = {
     name: value for name, value in vars(kinds).items() if isinstance(value, Kind)
 }
@@ -82,8 +84,39 @@ def _assigned(scopes: list[ast.AST], target: str) -> list[ast.expr]:
     ]
 
 
+def _is_kube(receiver: ast.expr, kube_factories: set[str]) -> bool:
+    """A Kube: a name ending in `kube` (`kube`, `self._kube`), or a call of a function of the
+    module annotated `-> Kube` (`self._client()`)."""
+    if isinstance(receiver, ast.Call):
+        function = receiver.func
+        name = function.attr if isinstance(function, ast.Attribute) else ast.unparse(function)
+        return name in kube_factories
+    return ast.unparse(receiver).endswith("kube")
+
+
+def _verb(call: ast.Call) -> tuple[str, ast.expr]:
+    """The RBAC verb of a Kube call and its path argument; `request(METHOD, path)` included."""
+    assert isinstance(call.func, ast.Attribute)
+    method = call.func.attr
+    if method != "request":
+        return METHOD_VERBS[method], call.args[0]
+    http, path = call.args[0], call.args[1]
+    assert isinstance(http, ast.Constant), ast.unparse(call)
+    if http.value == "GET":
+        return ("list" if ".collection(" in ast.unparse(path) else "get"), path
+    return HTTP_VERBS[http.value], path
+
+
 def _call_sites(path: Path) -> Iterator[CallSite]:
     module = path.stem
+    tree = ast.parse(path.read_text())
+    kube_factories = {
+        node.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef)
+        and node.returns
+        and ast.unparse(node.returns) == "Kube"
+    }
 
     def visit(node: ast.AST, scopes: list[ast.AST], names: list[str]) -> Iterator[CallSite]:
         for child in ast.iter_child_nodes(node):
@@ -93,22 +126,21 @@ def _call_sites(path: Path) -> Iterator[CallSite]:
             if (
                 isinstance(child, ast.Call)
                 and isinstance(child.func, ast.Attribute)
-                and child.func.attr in METHOD_VERBS
-                and ast.unparse(child.func.value).endswith("kube")
+                and child.func.attr in {*METHOD_VERBS, "request"}
+                and _is_kube(child.func.value, kube_factories)
             ):
-                argument = child.args[0]
+                verb, argument = _verb(child)
                 paths = [argument, *_assigned(scopes, ast.unparse(argument))]
                 found = [kind for path in paths for kind in _kind_names(path)]
                 yield CallSite(
                     module,
                     ".".join(names),
-                    METHOD_VERBS[child.func.attr],
+                    verb,
                     tuple(dict.fromkeys(found)),
                     any("/status" in ast.unparse(path) for path in paths),
                 )
             yield from visit(child, scopes, names)
 
-    tree = ast.parse(path.read_text())
     yield from visit(tree, [tree], [])
 
 
