@@ -5,11 +5,13 @@ wait for what the controller does."""
 from __future__ import annotations
 
 import base64
+import json
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from devstack import ControlPlane, Keycloak, Moto, Postgres, wait_until
@@ -23,7 +25,6 @@ from controller.kinds import (
     SECRET,
     Kind,
     KubeObject,
-    ObjectKey,
 )
 from controller.kube import Kube
 from controller.metrics import Metrics
@@ -47,6 +48,7 @@ SERVICE_ACCOUNT = Kind("ServiceAccount", "/api/v1", "serviceaccounts")
 APP_KINDS = ("Application", "ServiceAccount", "Deployment")
 APPLIED_KINDS = {kind.name: kind for kind in (APPLICATION, PREVIEW, DEPLOYMENT, SERVICE_ACCOUNT)}
 TIMEOUT = 120.0
+FIGURES = Path("test-artifacts") / "controller-figures.json"
 GITHUB = {"github.clientId": "plattr-github", "github.clientSecret": "gh-" + uuid.uuid4().hex}
 
 
@@ -246,5 +248,22 @@ def timed(action: Callable[[], object]) -> float:
     return time.perf_counter() - started
 
 
-def key(kind: Kind, namespace: str, name: str) -> ObjectKey:
-    return ObjectKey(kind.name, namespace, name)
+def spec(environment: str = "staging", **overrides: Any) -> dict[str, Any]:
+    return {
+        "framework": "python",
+        "environment": environment,
+        "imageRef": "registry.example.test/shop:1.0.0",
+        "database": {"enabled": True},
+        "storage": {"enabled": True, "buckets": [{"name": "uploads"}]},
+        "auth": {"enabled": True, "providers": ["github"]},
+        "scaling": {"min": 2, "max": 2},
+        **overrides,
+    }
+
+
+def record_figure(name: str, value: object) -> None:
+    """Keep a measured figure for the report (never asserted on)."""
+    FIGURES.parent.mkdir(exist_ok=True)
+    figures = json.loads(FIGURES.read_text()) if FIGURES.exists() else {}
+    figures[name] = value
+    FIGURES.write_text(json.dumps(figures, indent=2, sort_keys=True))

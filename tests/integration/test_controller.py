@@ -4,11 +4,9 @@ drift corrected, deletion by policy, previews swept when their TTL runs out."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,8 +16,10 @@ from controller_harness import (
     BASE_DOMAIN,
     Harness,
     Writes,
+    record_figure,
     rendered,
     running_controller,
+    spec,
     timed,
 )
 from devstack import ControlPlane, Keycloak, KubeControllers, Moto, Postgres, wait_until
@@ -32,16 +32,6 @@ from plattr.naming import Target
 from renderer.plan import PreviewParams
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
-
-FIGURES = Path("test-artifacts") / "controller-figures.json"
-
-
-def record_figure(name: str, value: object) -> None:
-    """Keep a measured figure for the report (never asserted on)."""
-    FIGURES.parent.mkdir(exist_ok=True)
-    figures = json.loads(FIGURES.read_text()) if FIGURES.exists() else {}
-    figures[name] = value
-    FIGURES.write_text(json.dumps(figures, indent=2, sort_keys=True))
 
 
 @pytest.fixture(scope="module")
@@ -57,19 +47,6 @@ def harness(  # noqa: PLR0917 - pytest passes fixtures by position
         control_plane, postgres, moto, keycloak, kube_api_client, RESYNC_SECONDS="3600"
     ) as running:
         yield running
-
-
-def spec(environment: str = "staging", **overrides: Any) -> dict[str, Any]:
-    return {
-        "framework": "python",
-        "environment": environment,
-        "imageRef": "registry.example.test/shop:1.0.0",
-        "database": {"enabled": True},
-        "storage": {"enabled": True, "buckets": [{"name": "uploads"}]},
-        "auth": {"enabled": True, "providers": ["github"]},
-        "scaling": {"min": 2, "max": 2},
-        **overrides,
-    }
 
 
 def new_app(harness: Harness, environment: str = "staging", **overrides: Any) -> Target:

@@ -21,11 +21,12 @@ from controller_harness import (
     apply_manifests,
     controller_env,
     ensure_provider_secret,
+    record_figure,
     rendered,
+    spec,
 )
 from devstack import ControlPlane, Keycloak, KubeControllers, Moto, Postgres, wait_until
 from devstack.ports import free_port
-from test_controller import record_figure, spec
 
 from controller.config import LEASE_NAME
 from controller.kinds import APPLICATION, LEASE, NAMESPACE
