@@ -201,32 +201,17 @@ class Reconciler:
         if FINALIZER not in subject.finalizers:
             return True
         target = subject.target
+        kept = ", ".join(_external(subject)) or "nothing external"
         if subject.deletion_policy == "Retain":
-            kept = ", ".join(_kept(subject)) or "nothing external"
             self._record(
                 subject, Transition("Normal", "Retained", f"deletionPolicy Retain: kept {kept}")
             )
         else:
-            problems = self._delete_external(subject)
-            if problems:
-                outcome = _Outcome(
-                    conditions=list(subject.status.conditions) if subject.status else [],
-                    problems=problems,
-                )
-                failed = final_attempt
-                status = self._status(subject, subject.status, outcome, failed=failed)
-                self._publish(subject, subject.status, status)
-                for problem in problems:
-                    self._record(subject, Transition("Warning", "DeletionBlocked", problem))
+            blocked = self._delete_external(subject)
+            if blocked.problems:
+                self._report_blocked(subject, blocked, final_attempt)
                 return False
-            self._record(
-                subject,
-                Transition(
-                    "Normal",
-                    "Deleted",
-                    f"deleted {', '.join(_kept(subject)) or 'nothing external'}",
-                ),
-            )
+            self._record(subject, Transition("Normal", "Deleted", f"deleted {kept}"))
         self._cluster.set_finalizer(subject.key, subject.resource_version, present=False)
         log.info(
             "finalizer released",
@@ -238,32 +223,80 @@ class Reconciler:
         )
         return True
 
-    def _delete_external(self, subject: Subject) -> list[str]:
-        target, problems = subject.target, []
-        try:
-            if subject.database.enabled and self._provisioners.database:
-                self._provisioners.database.drop(target)
-                self._cluster.delete_secret(target.namespace, target.secret_name("db"))
-            if subject.storage.enabled and self._provisioners.storage:
-                result = self._provisioners.storage.drop(
-                    target,
-                    [bucket.name for bucket in subject.storage.buckets],
-                    empty_first=subject.is_preview,
+    def _delete_external(self, subject: Subject) -> _Outcome:
+        """Drop what each enabled provisioner made; the outcome holds a False condition (and
+        a problem) for each step that failed or was refused."""
+        blocked = _Outcome()
+        steps: tuple[tuple[str, bool, Callable[[Subject], str | None]], ...] = (
+            (DATABASE_READY, subject.database.enabled, self._drop_database),
+            (STORAGE_READY, subject.storage.enabled, self._drop_storage),
+            (AUTH_READY, subject.auth.enabled, self._drop_auth),
+        )
+        for condition, enabled, step in steps:
+            if not enabled:
+                continue
+            try:
+                refusal = step(subject)
+            except (ProvisionerError, KubeError) as exc:
+                reason = exc.reason if isinstance(exc, ProvisionerError) else "DeletionFailed"
+                blocked.problems.append(f"{condition}: {exc}")
+                blocked.conditions.append(
+                    not_ready(condition, reason, str(exc), subject.generation)
                 )
-                problems += [
-                    f"bucket {bucket} holds objects: empty it, or set spec.deletionPolicy: "
-                    "Retain to keep it"
-                    for bucket in result.non_empty
-                ]
-                self._cluster.delete_config_map(target.namespace, target.secret_name("storage"))
-            if subject.auth.enabled and self._provisioners.auth:
-                self._provisioners.auth.drop(target)
-                self._cluster.delete_secret(target.namespace, target.secret_name("auth"))
-            if subject.is_preview:
-                self._cluster.delete_preview_namespace(target.namespace)
-        except (ProvisionerError, KubeError, ValueError) as exc:  # ValueError: not a preview
-            problems.append(str(exc))
-        return problems
+                continue
+            if refusal:
+                blocked.problems.append(refusal)
+                blocked.conditions.append(
+                    not_ready(condition, "BucketNotEmpty", refusal, subject.generation)
+                )
+        if subject.is_preview and not blocked.problems:
+            try:
+                self._cluster.delete_preview_namespace(subject.target.namespace)
+            except (KubeError, ValueError) as exc:  # ValueError: not a preview namespace
+                blocked.problems.append(str(exc))
+        return blocked
+
+    def _drop_database(self, subject: Subject) -> str | None:
+        if self._provisioners.database:
+            self._provisioners.database.drop(subject.target)
+        self._cluster.delete_secret(subject.target.namespace, subject.target.secret_name("db"))
+        return None
+
+    def _drop_storage(self, subject: Subject) -> str | None:
+        target = subject.target
+        if self._provisioners.storage:
+            names = [bucket.name for bucket in subject.storage.buckets]
+            result = self._provisioners.storage.drop(target, names, empty_first=subject.is_preview)
+            if result.non_empty:
+                return (
+                    f"bucket {', '.join(result.non_empty)} holds objects: empty it, or set "
+                    "spec.deletionPolicy: Retain to keep it"
+                )
+        self._cluster.delete_config_map(target.namespace, target.secret_name("storage"))
+        return None
+
+    def _drop_auth(self, subject: Subject) -> str | None:
+        if self._provisioners.auth:
+            self._provisioners.auth.drop(subject.target)
+        self._cluster.delete_secret(subject.target.namespace, subject.target.secret_name("auth"))
+        return None
+
+    def _report_blocked(self, subject: Subject, blocked: _Outcome, final_attempt: bool) -> None:
+        """Status and Events for a deletion that cannot finish; an Event only when the
+        problem is new, so retries and resyncs do not repeat it."""
+        before = subject.status
+        replaced = {condition.type for condition in blocked.conditions}
+        kept = [c for c in (before.conditions if before else []) if c.type not in replaced]
+        outcome = _Outcome(
+            conditions=[*kept, *blocked.conditions],
+            problems=blocked.problems,
+            secrets=list(before.secrets) if before else [],
+        )
+        after = self._status(subject, before, outcome, failed=final_attempt)
+        self._publish(subject, before, after)
+        if before is None or before.message != after.message:
+            for problem in blocked.problems:
+                self._record(subject, Transition("Warning", "DeletionBlocked", problem))
 
     # --- status --------------------------------------------------------------------------
 
@@ -361,7 +394,7 @@ def _configured(provisioner: P | None, what: str, variable: str) -> P:
     return provisioner
 
 
-def _kept(subject: Subject) -> list[str]:
+def _external(subject: Subject) -> list[str]:
     target, parts = subject.target, []
     if subject.database.enabled:
         parts.append(f"schema {target.schema}")

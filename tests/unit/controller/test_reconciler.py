@@ -223,10 +223,17 @@ def test_a_non_empty_bucket_blocks_deletion_and_says_how_to_proceed() -> None:
     world.storage.buckets[bucket] = 3
     world.delete()
     assert not world.reconcile()
+    assert not world.reconcile(final_attempt=True)
     assert FINALIZER in world.obj["metadata"]["finalizers"]
+    assert world.conditions()["StorageReady"] == ("False", "BucketNotEmpty")
+    assert world.status["phase"] == "Failed"
     blocked = [e for _, e in world.cluster.events if e.reason == "DeletionBlocked"]
+    assert len(blocked) == 1  # not repeated by the retry
     assert bucket in blocked[0].message
     assert "deletionPolicy: Retain" in blocked[0].message
+    world.storage.buckets[bucket] = 0
+    assert world.reconcile(final_attempt=True)
+    assert FINALIZER not in world.obj["metadata"]["finalizers"]
 
 
 def preview(ttl: str = "2h") -> KubeObject:
