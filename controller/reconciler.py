@@ -388,8 +388,9 @@ def _configured(provisioner: P | None, what: str, variable: str) -> P:
     if provisioner is None:
         raise ProvisionerError(
             f"{what}NotConfigured",
-            f"{what.lower()} is enabled in the spec but the controller has no {what.lower()} "
-            f"settings; set {variable} (see controller/README.md)",
+            f"spec.{what.lower()}.enabled is true but the controller has no {what.lower()} "
+            f"settings: set {variable} on the controller (see controller/README.md), or set "
+            f"spec.{what.lower()}.enabled: false",
         )
     return provisioner
 
