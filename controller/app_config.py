@@ -20,6 +20,7 @@ from plattr import secret_keys
 from plattr.naming import Target
 
 OWNER_NAME_LABEL: Final = "platform.internal/owner-name"
+OWNER_NAMESPACE_LABEL: Final = "platform.internal/owner-namespace"
 PASSWORD_BYTES: Final = 24
 
 
@@ -34,15 +35,17 @@ def owner_labels(owner: ObjectKey, target: Target) -> dict[str, str]:
         "app.kubernetes.io/name": target.app,
         OWNER_KIND_LABEL: owner.kind,
         OWNER_NAME_LABEL: owner.name,
+        OWNER_NAMESPACE_LABEL: owner.namespace,
     }
 
 
 def owner_of(namespace: str, labels: Mapping[str, str]) -> ObjectKey | None:
-    """The Application or PreviewEnvironment a Secret or ConfigMap with these labels serves."""
+    """The Application or PreviewEnvironment a Secret or ConfigMap with these labels serves
+    (it may live in another namespace: an app's Secrets go to its environment's)."""
     kind, name = labels.get(OWNER_KIND_LABEL), labels.get(OWNER_NAME_LABEL)
     if not kind or not name:
         return None
-    return ObjectKey(kind, namespace, name)
+    return ObjectKey(kind, labels.get(OWNER_NAMESPACE_LABEL, namespace), name)
 
 
 def database_secret(endpoint: DatabaseEndpoint, target: Target, password: str) -> dict[str, str]:
