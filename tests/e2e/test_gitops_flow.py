@@ -326,6 +326,13 @@ class RunningController:
     def get(self, path: str) -> httpx.Response:
         return httpx.get(f"{self.url}{path}", timeout=10)
 
+    def api(self, collection: str) -> list[dict[str, Any]]:
+        """The items of a dashboard API list."""
+        answer = self.get(f"/api/v1/{collection}")
+        assert answer.status_code == 200, answer.text
+        items: list[dict[str, Any]] = answer.json()["items"]
+        return items
+
     def requests_made(self) -> set[tuple[str, str]]:
         """(verb, resource) of every Kubernetes API request, from its own metrics."""
         text = self.get("/metrics").text
@@ -517,11 +524,15 @@ def test_gitops_flow_from_template_to_running_apps_and_back(  # noqa: PLR0917
     crs = plattr_refs(rendered)
     for ref in crs:
         wait_reconciled(control_plane, ref)
-    listing = controller.get("/api/v1/applications")
-    if listing.status_code != 404:  # 404: the dashboard has not landed in this build
-        assert listing.status_code == 200, listing.text
-        listed = {item["name"] for item in listing.json()["items"]}
-        assert {r[3] for r in crs if r[1] == "Application"} <= listed
+    # The dashboard's API shows them (the controller's cache, its Events from the API server
+    # under the chart's RBAC).
+    listed = {(i["namespace"], i["name"], i["phase"]) for i in controller.api("applications")}
+    assert {(r[2], r[3], "Running") for r in crs if r[1] == "Application"} <= listed
+    previews = {(i["namespace"], i["name"], i["phase"]) for i in controller.api("previews")}
+    assert {(r[2], r[3], "Running") for r in crs if r[1] == "PreviewEnvironment"} <= previews
+    detail = controller.get("/api/v1/applications/staging/storefront").json()
+    assert detail["eventsError"] is None
+    assert detail["events"]
     record_figure("e2e_all_running_seconds", round(time.perf_counter() - started, 1))
 
     # 2. CI bumps an image in a commit: the new generation is reconciled.
