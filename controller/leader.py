@@ -86,6 +86,8 @@ class LeaderElector:
                 spec = lease.get("spec") or {}
                 holder = spec.get("holderIdentity")
                 if holder and holder != self.identity and not self._expired(spec, started):
+                    with self._lock:
+                        self._renewed_at = None  # someone else holds it: stop at once
                     return False
                 body = self._record(lease)
                 self._kube.replace(self._path, body)

@@ -121,3 +121,13 @@ def test_release_hands_the_lease_over_at_once() -> None:
     assert api.holder is None
     assert b.try_acquire_or_renew()
     assert api.holder == "b"
+
+
+def test_seeing_another_holder_ends_leadership_at_once() -> None:
+    api, clock = LeaseApi(), Clock()
+    a = elector(api, clock, "a")
+    a.try_acquire_or_renew()
+    assert api.lease is not None
+    api.lease["spec"]["holderIdentity"] = "intruder"  # e.g. edited by hand
+    assert not a.try_acquire_or_renew()
+    assert not a.is_leader()
