@@ -16,7 +16,6 @@ import fnmatch
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -29,9 +28,11 @@ import httpx
 import psycopg
 import pytest
 import yaml
-from devstack import ControlPlane, Keycloak, KubeControllers, Moto, Postgres, wait_until
+from devstack import ControlPlane, Keycloak, KubeControllers, Moto, Postgres, Service, wait_until
 from devstack.ports import free_port
+from devstack.process import spawn
 
+from controller.config import LEASE_NAME
 from controller.provisioners.identity_providers import (
     CLIENT_ID_KEY,
     CLIENT_SECRET_KEY,
@@ -298,7 +299,7 @@ def service_account_kubeconfig(plane: ControlPlane, path: Path) -> Path:
     return path
 
 
-def store_provider_secret(plane: ControlPlane) -> None:
+def store_provider_secret(plane: ControlPlane) -> Ref:
     """The platform's identity-provider Secret, with a client for every provider."""
     data = {}
     for provider in get_args(IdentityProvider):
@@ -315,13 +316,18 @@ def store_provider_secret(plane: ControlPlane) -> None:
     kubectl(
         plane, "apply", "--server-side", "--force-conflicts", "-f", "-", stdin=json.dumps(secret)
     )
+    return ref_of(secret)
 
 
 @dataclass
 class RunningController:
-    process: subprocess.Popen[bytes]
+    service: Service
     url: str
-    log: Path
+
+    @property
+    def services(self) -> tuple[Service, ...]:
+        """For conftest: its log is shown when a test that used it fails."""
+        return (self.service,)
 
     def get(self, path: str) -> httpx.Response:
         return httpx.get(f"{self.url}{path}", timeout=10)
@@ -346,10 +352,6 @@ class RunningController:
                 found.add((labels["verb"].strip('"'), labels["resource"].strip('"')))
         return found
 
-    def stop(self) -> None:
-        self.process.send_signal(signal.SIGTERM)
-        self.process.wait(timeout=30)
-
 
 @pytest.fixture(scope="module")
 def controller(  # noqa: PLR0917 - pytest passes fixtures by position
@@ -366,7 +368,11 @@ def controller(  # noqa: PLR0917 - pytest passes fixtures by position
     kubectl(control_plane, "apply", "--server-side", "-f", "-", stdin=json.dumps(namespace))
     manifests = render_chart()
     kubectl(control_plane, "apply", "--server-side", "-f", "-", stdin=as_list(manifests))
-    store_provider_secret(control_plane)
+    # What this module leaves behind is removed afterwards: the chart's objects, the Secret,
+    # and the Lease the controller held.
+    leftovers = [ref_of(m) for m in manifests]
+    leftovers.append(store_provider_secret(control_plane))
+    leftovers.append(("coordination.k8s.io/v1", "Lease", SYSTEM_NAMESPACE, LEASE_NAME))
     port = free_port()
     env = {
         **controller_env(control_plane, postgres, moto, keycloak),
@@ -377,23 +383,17 @@ def controller(  # noqa: PLR0917 - pytest passes fixtures by position
         "METRICS_HOST": "127.0.0.1",
         "METRICS_PORT": str(port),
     }
-    log = scratch / "controller.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(BIN / "plattr-controller")], env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-    running = RunningController(process, f"http://127.0.0.1:{port}", log)
+    service = spawn("plattr-controller", [BIN / "plattr-controller"], scratch, env=env)
+    running = RunningController(service, f"http://127.0.0.1:{port}")
     try:
-        wait_until(lambda: _ready(running), "controller ready and leading", TIMEOUT)
+        wait_until(lambda: _ready(running), "ready and leading", TIMEOUT, service)
         yield running
     finally:
-        running.stop()
-        delete(control_plane, [ref_of(m) for m in manifests])
+        service.stop()  # SIGTERM: it hands its lease back
+        delete(control_plane, leftovers)
 
 
 def _ready(running: RunningController) -> bool:
-    if running.process.poll() is not None:
-        raise AssertionError(f"plattr-controller exited:\n{running.log.read_text()[-3000:]}")
     try:
         return running.get("/readyz").json().get("leader") is True
     except httpx.HTTPError:
