@@ -57,8 +57,8 @@ def page_router(dashboard: Dashboard) -> APIRouter:
                 "filters": wanted,
                 "phases": ("Running", "Provisioning", "Pending", "Failed"),
                 "environments": COLUMNS,
-                "counts": _counts(summaries),
-                "total": len(summaries),
+                "counts": _counts(shown),
+                "total": len(shown),
                 "ready": dashboard.view.ready(),
             },
         )

@@ -32,6 +32,12 @@
   const cardId = (s) => `card-${s.kind}-${s.namespace}-${s.name}`;
   const recount = (column) => {
     column.querySelector(".count").textContent = column.querySelectorAll(".card").length;
+    document.querySelector("[data-total]").textContent = document.querySelectorAll(".card").length;
+    for (const badge of document.querySelectorAll("[data-phase]")) {
+      const count = document.querySelectorAll(`.card.phase-${badge.dataset.phase}`).length;
+      badge.querySelector("span").textContent = count;
+      badge.hidden = count === 0;
+    }
   };
   const remove = (s) => {
     const card = document.getElementById(cardId(s));
