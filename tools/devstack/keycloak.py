@@ -111,7 +111,6 @@ def launch_keycloak(state_dir: Path) -> KeycloakLaunch:
             "JAVA_HOME": str(tools.java_home()),
             "JAVA": str(_java_wrapper(state_dir)),
             "JAVA_OPTS_KC_HEAP": HEAP,
-            "JAVA_OPTS_APPEND": "-XX:TieredStopAtLevel=1",
             "KC_BOOTSTRAP_ADMIN_USERNAME": BOOTSTRAP_ADMIN,
             "KC_BOOTSTRAP_ADMIN_PASSWORD": bootstrap_password,
         },
