@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
+import msgspec
+
 from controller.kinds import APPLICATION, PREVIEW, KubeObject, ObjectKey
 from plattr.models import (
     Application,
@@ -24,6 +26,18 @@ from plattr.ttl import parse_ttl
 from plattr.validation import InvalidDocument, decode
 
 PREVIEW_DELETION_POLICY: Final[DeletionPolicy] = "Delete"
+
+
+def _prepare_models() -> None:
+    """Build msgspec's type information of every model the controller decodes, here, on the
+    importing thread. msgspec builds it lazily on first use, and two threads doing that at
+    once crash the process (SIGSEGV in msgspec._core): the reflectors, workers and dashboard
+    all decode as soon as the controller starts (tests/reliability/test_startup_race.py)."""
+    for model in (Application, PreviewEnvironment, ApplicationStatus, PreviewEnvironmentStatus):
+        msgspec.json.Decoder(model)
+
+
+_prepare_models()
 
 
 @dataclass(frozen=True)
