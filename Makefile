@@ -50,6 +50,15 @@ golden: $(STAMP) ## regenerate the golden renders of the template apps
 bench: $(STAMP) ## benchmarks: figures and ratios against in-run baselines
 	$(BIN)/python -m benchmarks
 
+# --- Reliability and security (tests/reliability, docs/reliability.md) -------------------
+# `make test` runs the same suite with the load test at a small scale; this runs the load at
+# full scale (500 apps, 100 previews) and atheris, which needs a wheel of its own (if it does
+# not install, its test is skipped and says so). Figures: test-artifacts/reliability-figures.json
+.PHONY: reliability
+reliability: $(STAMP) tools ## faults, kills, leader loss, isolation, fuzzing, hostile input, full load
+	@$(BIN)/pip install --quiet 'atheris>=2.3,<4' || echo "atheris did not install: its fuzz test is skipped"
+	PLATTR_LOAD=1 $(BIN)/pytest tests/reliability
+
 # --- AWS CDK app (cdk/, see cdk/README.md) ---------------------------------------------
 # The CLI pinned in cdk/package.json synthesizes both deployment modes offline (no AWS
 # credentials, no Docker), with sample values for the flags each mode needs.
