@@ -195,6 +195,18 @@ def test_expander_refuses_templates_it_does_not_implement() -> None:
         substitute("{{.missing}}", {"name": "x"})
 
 
+def test_argocd_tracks_resources_by_annotation_in_both_installs() -> None:
+    """The renderer owns app.kubernetes.io/instance (the controller reads it): Argo CD's label
+    tracking would overwrite it, so both the overlay and the Helm values switch to annotations."""
+    repo_server = ROOT / "argocd" / "repo-server"
+    values = load(repo_server / "argo-cd-values.yaml")
+    assert values["configs"]["cm"]["application.resourceTrackingMethod"] == "annotation"
+    patches = [p["path"] for p in load(repo_server / "kustomization.yaml")["patches"]]
+    config_maps = [load(repo_server / p) for p in patches]
+    (cm,) = [c for c in config_maps if c["metadata"]["name"] == "argocd-cm"]
+    assert cm["data"]["application.resourceTrackingMethod"] == "annotation"
+
+
 # --- platform/ -------------------------------------------------------------------------------
 
 
