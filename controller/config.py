@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Final, Literal, TypeVar
 
 N = TypeVar("N", int, float)
-DashboardAuth = Literal["none", "token"]
+DashboardAuth = Literal["none", "token", "oidc"]
+DASHBOARD_AUTHS: Final[tuple[DashboardAuth, ...]] = ("none", "token", "oidc")
 
 LEASE_NAME: Final = "plattr-operator-leader"
 TRUE_WORDS: Final = frozenset({"true", "1", "yes", "on"})
@@ -69,6 +70,11 @@ class DashboardSettings:
     auth: DashboardAuth = "none"
     token: str | None = field(default=None, repr=False)
     argocd_url: str | None = None
+    url: str | None = None
+    """Where people reach the dashboard (OIDC's redirect URI is under it)."""
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> DashboardSettings:
@@ -185,18 +191,37 @@ def _keycloak(reader: _Reader) -> KeycloakSettings | None:
 def _dashboard(reader: _Reader) -> DashboardSettings:
     auth = reader.text("DASHBOARD_AUTH", "none").lower()
     token = reader.optional("DASHBOARD_TOKEN")
-    if auth not in ("none", "token"):
-        reader.problem(f"DASHBOARD_AUTH={auth!r}: not one of none, token")
+    if auth not in DASHBOARD_AUTHS:
+        reader.problem(f"DASHBOARD_AUTH={auth!r}: not one of {', '.join(DASHBOARD_AUTHS)}")
         auth = "none"
     if auth == "token" and (token is None or len(token) < 16):
         reader.problem(
             "DASHBOARD_TOKEN: DASHBOARD_AUTH=token needs a token of at least 16 characters "
             "(value not shown); e.g. `openssl rand -hex 24`"
         )
+    oidc = {
+        name: reader.optional(name)
+        for name in (
+            "DASHBOARD_URL",
+            "DASHBOARD_OIDC_ISSUER",
+            "DASHBOARD_OIDC_CLIENT_ID",
+            "DASHBOARD_OIDC_CLIENT_SECRET",
+        )
+    }
+    if auth == "oidc":
+        if missing := [name for name, value in oidc.items() if not value]:
+            reader.problem(f"{', '.join(missing)}: not set, but DASHBOARD_AUTH=oidc needs them")
+        for name in ("DASHBOARD_URL", "DASHBOARD_OIDC_ISSUER"):
+            if oidc[name]:
+                reader.check_url(name, oidc[name] or "")
     return DashboardSettings(
-        auth="token" if auth == "token" else "none",
+        auth=next(mode for mode in DASHBOARD_AUTHS if mode == auth),
         token=token,
         argocd_url=reader.optional_url("ARGOCD_URL"),
+        url=(oidc["DASHBOARD_URL"] or "").rstrip("/") or None,
+        oidc_issuer=(oidc["DASHBOARD_OIDC_ISSUER"] or "").rstrip("/") or None,
+        oidc_client_id=oidc["DASHBOARD_OIDC_CLIENT_ID"],
+        oidc_client_secret=oidc["DASHBOARD_OIDC_CLIENT_SECRET"],
     )
 
 

@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException
 from controller.config import DashboardSettings
 from controller.dashboard.api import api_router
 from controller.dashboard.events import EventReader, KubeEvents
+from controller.dashboard.oidc import CALLBACK_PATH
 from controller.dashboard.pages import page_router, templates, wants_html
 from controller.dashboard.service import Dashboard
 from controller.runtime import ControllerView
@@ -57,7 +58,7 @@ def _error(
 ) -> Response:
     if not wants_html(request):
         return JSONResponse({"message": message}, status_code=code, headers=dict(headers or {}))
-    if code == 401:
+    if code == 401 and request.url.path != CALLBACK_PATH:  # a failed sign-in is shown, not retried
         return RedirectResponse("/login", status_code=303)
     return templates.TemplateResponse(
         request, "error.html", {"code": code, "message": message}, status_code=code

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Final
+from typing import Annotated, Any, Final
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
@@ -14,6 +14,14 @@ from fastapi.templating import Jinja2Templates
 
 from controller.dashboard.auth import COOKIE
 from controller.dashboard.models import ApplicationSummary, Phase
+from controller.dashboard.oidc import (
+    CALLBACK_PATH,
+    SESSION_COOKIE,
+    SESSION_SECONDS,
+    STATE_COOKIE,
+    STATE_SECONDS,
+    OidcError,
+)
 from controller.dashboard.project import PREVIEWS
 from controller.dashboard.service import Dashboard, Filters
 from controller.kinds import APPLICATION, PREVIEW, ObjectKey
@@ -78,12 +86,23 @@ def page_router(dashboard: Dashboard) -> APIRouter:
         )
 
     @public.get("/login", response_class=HTMLResponse)
-    def login_form(request: Request) -> Response:
-        return templates.TemplateResponse(request, "login.html", {"failed": False})
+    def login_page(request: Request) -> Response:
+        """Token mode: the form; OIDC: off to the identity provider; else nothing to do."""
+        guard = dashboard.guard
+        if guard.oidc is not None:
+            address, state = guard.oidc.login_url()
+            response = RedirectResponse(address, status_code=303)
+            response.set_cookie(STATE_COOKIE, state, max_age=STATE_SECONDS, **_cookie(request))
+            return response
+        if guard.mode == "token":
+            return templates.TemplateResponse(request, "login.html", {"failed": False})
+        return RedirectResponse("/", status_code=303)
 
     @public.post("/login", response_class=HTMLResponse)
     async def login(request: Request) -> Response:
         """Checks the token and keeps it in an HttpOnly cookie; changes nothing else."""
+        if dashboard.guard.mode != "token":
+            raise HTTPException(404, "no sign-in form: DASHBOARD_AUTH is not token")
         form = parse_qs((await request.body()).decode(errors="replace"))
         token = (form.get("token") or [""])[0].strip()
         if not dashboard.guard.accepts(token):
@@ -91,13 +110,22 @@ def page_router(dashboard: Dashboard) -> APIRouter:
                 request, "login.html", {"failed": True}, status_code=401
             )
         response = RedirectResponse("/", status_code=303)
-        response.set_cookie(
-            COOKIE,
-            token,
-            httponly=True,
-            samesite="strict",
-            secure=request.url.scheme == "https",
-        )
+        response.set_cookie(COOKIE, token, **_cookie(request))
+        return response
+
+    @public.get(CALLBACK_PATH, response_class=HTMLResponse)
+    def signed_in(request: Request, code: str = "", state: str = "") -> Response:
+        """Where the identity provider sends people back (DASHBOARD_AUTH=oidc)."""
+        oidc = dashboard.guard.oidc
+        if oidc is None:
+            raise HTTPException(404, "DASHBOARD_AUTH is not oidc")
+        try:
+            session = oidc.sign_in(code, state, request.cookies.get(STATE_COOKIE))
+        except OidcError as exc:
+            raise HTTPException(401, f"sign-in failed: {exc}") from exc
+        response = RedirectResponse("/", status_code=303)
+        response.set_cookie(SESSION_COOKIE, session, max_age=SESSION_SECONDS, **_cookie(request))
+        response.delete_cookie(STATE_COOKIE)
         return response
 
     public.include_router(router)
@@ -133,6 +161,11 @@ def _card(dashboard: Dashboard, kind: str) -> Callable[..., Response]:
         return templates.TemplateResponse(request, "card.html", {"app": summary})
 
     return card
+
+
+def _cookie(request: Request) -> dict[str, Any]:
+    """HttpOnly, Lax (it must survive the identity provider's redirect back), Secure on https."""
+    return {"httponly": True, "samesite": "lax", "secure": request.url.scheme == "https"}
 
 
 def _counts(summaries: list[ApplicationSummary]) -> dict[str, int]:

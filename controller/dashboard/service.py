@@ -11,6 +11,7 @@ from controller.config import DashboardSettings
 from controller.dashboard.auth import Guard
 from controller.dashboard.events import EventReader, EventsUnavailable
 from controller.dashboard.models import ApplicationDetail, ApplicationSummary, EventOut
+from controller.dashboard.oidc import OidcClient
 from controller.dashboard.project import Projector
 from controller.dashboard.stream import ChangeHub
 from controller.kinds import ObjectKey
@@ -62,7 +63,7 @@ class Dashboard:
             projector=Projector(view.cache, view.base_domain, settings.argocd_url),
             hub=ChangeHub(view.cache),
             events=events,
-            guard=Guard(settings),
+            guard=Guard(settings, OidcClient(settings) if settings.auth == "oidc" else None),
         )
 
     def detail(self, key: ObjectKey) -> ApplicationDetail | None:

@@ -79,11 +79,13 @@ def serving(cache: ObjectCache, settings: DashboardSettings | None = None) -> It
 
 
 @contextmanager
-def serve_app(app: Any) -> Iterator[str]:
-    """`app` served by uvicorn on a free loopback port, in a thread; yields its base URL."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+def serve_app(app: Any, port: int | None = None) -> Iterator[str]:
+    """`app` served by uvicorn on `port` (a free loopback port if None), in a thread; yields
+    its base URL."""
+    if port is None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -3,12 +3,14 @@ form's cookie), and the token's value is never echoed."""
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from dashboard_app import TOKEN, client, token_settings
 
 from benchmarks.dashboard_samples import application, put
 from controller.cache import ObjectCache
 from controller.config import ConfigError, DashboardSettings
+from controller.dashboard.oidc import OidcClient, Signer
 
 PATHS = ("/api/v1/applications", "/api/v1/previews", "/api/v1/applications/staging/shop")
 
@@ -66,3 +68,81 @@ def test_settings_refuse_token_mode_without_a_long_token() -> None:
         DashboardSettings.from_env({"DASHBOARD_AUTH": "sometimes"})
     settings = DashboardSettings.from_env({"DASHBOARD_AUTH": "token", "DASHBOARD_TOKEN": TOKEN})
     assert TOKEN not in repr(settings)
+
+
+def test_signed_values_refuse_tampering_and_expire() -> None:
+    now = [1000.0]
+    signer = Signer(b"k" * 32, clock=lambda: now[0])
+    value = signer.sign({"user": "ada"}, 60)
+    assert signer.unsign(value) == {"user": "ada", "exp": 1060}
+    body, _, mac = value.partition(".")
+    assert signer.unsign(f"{body}x.{mac}") is None
+    assert signer.unsign(f"{body}.{mac[:-2]}") is None
+    assert Signer(b"other" * 8).unsign(value) is None
+    assert signer.unsign(None) is None
+    now[0] = 1061.0
+    assert signer.unsign(value) is None
+
+
+def test_settings_for_oidc_name_what_is_missing_and_hide_the_secret() -> None:
+    with pytest.raises(ConfigError, match="DASHBOARD_URL, DASHBOARD_OIDC_ISSUER"):
+        DashboardSettings.from_env({"DASHBOARD_AUTH": "oidc"})
+    env = {
+        "DASHBOARD_AUTH": "oidc",
+        "DASHBOARD_URL": "https://plattr.example.com/",
+        "DASHBOARD_OIDC_ISSUER": "https://sso.example.com/realms/platform",
+        "DASHBOARD_OIDC_CLIENT_ID": "plattr-dashboard",
+        "DASHBOARD_OIDC_CLIENT_SECRET": "client-secret-value",
+    }
+    settings = DashboardSettings.from_env(env)
+    assert settings.url == "https://plattr.example.com"
+    assert "client-secret-value" not in repr(settings)
+
+
+def fake_provider(calls: list[str]) -> httpx.Client:
+    issuer = "https://sso.example.com/realms/platform"
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.path)
+        if request.url.path.endswith("openid-configuration"):
+            return httpx.Response(
+                200,
+                json={
+                    "issuer": issuer,
+                    "authorization_endpoint": f"{issuer}/auth",
+                    "token_endpoint": f"{issuer}/token",
+                    "userinfo_endpoint": f"{issuer}/userinfo",
+                },
+            )
+        good = request.headers.get("authorization") == "Bearer good-token"
+        return httpx.Response(200, json={"sub": "ada"}) if good else httpx.Response(401)
+
+    return httpx.Client(transport=httpx.MockTransport(answer))
+
+
+def oidc_settings() -> DashboardSettings:
+    return DashboardSettings(
+        auth="oidc",
+        url="https://plattr.example.com",
+        oidc_issuer="https://sso.example.com/realms/platform",
+        oidc_client_id="plattr-dashboard",
+        oidc_client_secret="client-secret-value",
+    )
+
+
+def test_oidc_bearer_tokens_are_checked_at_userinfo_once_a_minute() -> None:
+    calls: list[str] = []
+    oidc = OidcClient(oidc_settings(), fake_provider(calls))
+    assert oidc.token_user("good-token") == "ada"
+    assert oidc.token_user("good-token") == "ada"
+    assert oidc.token_user("bad-token") is None
+    assert calls.count("/realms/platform/userinfo") == 2
+
+
+def test_oidc_login_sends_people_to_the_provider_with_a_state(cache: ObjectCache) -> None:
+    http = client(cache, oidc_settings())
+    page = http.get("/", headers={"accept": "text/html"}, follow_redirects=False)
+    assert page.headers["location"] == "/login"
+    api = http.get("/api/v1/applications")
+    assert api.status_code == 401
+    assert "client-secret-value" not in api.text
