@@ -18,6 +18,7 @@ from controller.dashboard.events import EventReader, KubeEvents
 from controller.dashboard.oidc import CALLBACK_PATH
 from controller.dashboard.pages import page_router, templates, wants_html
 from controller.dashboard.service import Dashboard
+from controller.kube import Kube, load_api_client
 from controller.runtime import ControllerView
 
 
@@ -28,9 +29,8 @@ def install(
     events: EventReader | None = None,
 ) -> Dashboard:
     """Mount the dashboard on `app`; settings default to the environment's."""
-    dashboard = Dashboard.build(
-        view, settings or DashboardSettings.from_env(os.environ), events or KubeEvents()
-    )
+    events = events or KubeEvents(lambda: Kube(load_api_client(), view.metrics.count_request))
+    dashboard = Dashboard.build(view, settings or DashboardSettings.from_env(os.environ), events)
     app.include_router(api_router(dashboard))
     app.include_router(page_router(dashboard))
     app.add_exception_handler(HTTPException, _http_error)

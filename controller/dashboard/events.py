@@ -14,7 +14,7 @@ from typing import Any, Final, Protocol
 
 from controller.dashboard.models import EventOut
 from controller.kinds import EVENT, ObjectKey
-from controller.kube import Kube, KubeError, load_api_client
+from controller.kube import Kube, KubeError
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ class KubeEvents:
     """Events from the API server, through a client made on first use (so an HTTP app built
     without a cluster, in tests or on a laptop, starts without one)."""
 
-    def __init__(self, make_kube: Callable[[], Kube] = lambda: Kube(load_api_client())) -> None:
+    def __init__(self, make_kube: Callable[[], Kube]) -> None:
         self._make_kube = make_kube
         self._kube: Kube | None = None
         self._lock = threading.Lock()

@@ -6,11 +6,13 @@ from __future__ import annotations
 import base64
 
 import pytest
-from dashboard_app import FakeEvents, client
+from dashboard_app import FakeEvents, client, view_of
+from fastapi.testclient import TestClient
 
 from benchmarks.dashboard_samples import application, preview, put
 from controller.cache import ObjectCache
 from controller.dashboard.models import EventOut
+from controller.http import create_app
 from controller.kinds import SECRET, ObjectKey
 
 PASSWORD = "pw-Zq81-never-shown"
@@ -155,3 +157,14 @@ def test_only_reads(cache: ObjectCache) -> None:
     for path in ("/api/v1/applications", "/api/v1/applications/production/shop"):
         for method in ("POST", "PUT", "PATCH", "DELETE"):
             assert http.request(method, path).status_code == 405
+
+
+def test_the_controllers_http_app_serves_the_dashboard(
+    cache: ObjectCache, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ARGOCD_URL", "https://argocd.example.org")
+    http = TestClient(create_app(view_of(cache)))
+    [shop] = http.get("/api/v1/applications?environment=production").json()["items"]
+    assert shop["argocdUrl"].startswith("https://argocd.example.org/")
+    assert http.get("/healthz").status_code == 200
+    assert "card-Application-production-shop" in http.get("/").text
