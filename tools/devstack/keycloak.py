@@ -19,7 +19,9 @@ ADMIN_REALM = "master"
 BOOTSTRAP_ADMIN = "devstack-bootstrap"
 CONTROLLER_ADMIN = "plattr-controller"
 HEAP = "-Xms64m -Xmx768m"
-READY_TIMEOUT = 180.0  # the first start of a fresh install re-augments Quarkus
+# JBoss threads resets thread locals on Java 24+ only with this (else errors at shutdown)
+JVM_OPENS = "--add-opens=java.base/java.lang=ALL-UNNAMED"
+READY_TIMEOUT = 300.0  # a fresh install re-augments Quarkus first; slow on a loaded machine
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,7 @@ def launch_keycloak(state_dir: Path) -> KeycloakLaunch:
             "JAVA_HOME": str(tools.java_home()),
             "JAVA": str(_java_wrapper(state_dir)),
             "JAVA_OPTS_KC_HEAP": HEAP,
+            "JAVA_OPTS_APPEND": JVM_OPENS,
             "KC_BOOTSTRAP_ADMIN_USERNAME": BOOTSTRAP_ADMIN,
             "KC_BOOTSTRAP_ADMIN_PASSWORD": bootstrap_password,
         },
