@@ -232,7 +232,15 @@ class ControllerProcess:
         return answer is not None and answer.status_code == 200
 
     def wait_ready(self) -> None:
-        wait_until(self.ready, f"controller {self.name} ready (log {self.log})", TIMEOUT)
+        def ready() -> bool:
+            code = self.process.poll()
+            assert code is None, (
+                f"controller {self.name} exited with {code} before it was ready; log {self.log}:"
+                f"\n{self.log_text()[-2000:]}"
+            )
+            return self.ready()
+
+        wait_until(ready, f"controller {self.name} ready (log {self.log})", TIMEOUT)
 
     def metrics(self) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
         answer = self.get("/metrics")

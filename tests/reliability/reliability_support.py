@@ -91,8 +91,9 @@ def record(name: str, value: Any) -> None:
     """Add one measured figure to test-artifacts/reliability-figures.json."""
     FIGURES.parent.mkdir(exist_ok=True)
     figures = json.loads(FIGURES.read_text()) if FIGURES.exists() else {}
+    figures = {k: v for k, v in figures.items() if not k.endswith(".measured_at")}
     figures[name] = value
-    figures[f"{name}.measured_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    figures["_updated"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     FIGURES.write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
 
 

@@ -1,0 +1,300 @@
+"""The controller killed and frozen on the real stack.
+
+SIGKILL at random points of provisioning, 20 times in a row, restarted each time, with new
+apps and spec changes arriving between kills: the end state of every app (schema, roles,
+buckets, IAM role, realm, client, Secrets, status) equals that of a twin provisioned by an
+uninterrupted run, and its credentials work.
+
+Leader loss: two replicas; the leader frozen (SIGSTOP) past its Lease while apps arrive; the
+standby takes over and provisions them; the old leader, woken (SIGCONT) with those events
+waiting in its watches, writes nothing. Durations are recorded, not asserted."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from devstack import ControlPlane, Keycloak, KubeControllers, Moto, Postgres, wait_until
+from fault_support import (
+    TIMEOUT,
+    ControllerProcess,
+    Services,
+    app_kind,
+    leaks,
+    phase,
+    snapshot,
+    wait_all,
+)
+from reliability_support import record
+
+from controller.config import LEASE_NAME
+from controller.kinds import APPLICATION, LEASE, NAMESPACE, PREVIEW
+from controller.kube import Kube
+from plattr.naming import Target
+from renderer.plan import PreviewParams
+from tests.integration.controller_harness import (
+    BASE_DOMAIN,
+    GITHUB,
+    OIDC_PROVIDER_ARN,
+    apply_manifests,
+    controller_env,
+    ensure_provider_secret,
+    rendered,
+)
+
+pytestmark = [pytest.mark.stack, pytest.mark.slow]
+
+KILLS = 20
+LEASE_NAMESPACE = "plattr-system"
+IMAGE = "registry.example.test/shop:1.0.0"
+SPECS: list[dict[str, Any]] = [
+    {"database": {"enabled": True}},
+    {
+        "storage": {
+            "enabled": True,
+            "buckets": [{"name": "uploads"}, {"name": "cdn", "public": True}],
+        }
+    },
+    {"auth": {"enabled": True, "providers": ["github"]}},
+    {
+        "database": {"enabled": True},
+        "storage": {"enabled": True, "buckets": [{"name": "uploads"}]},
+        "auth": {"enabled": True, "providers": ["github"]},
+    },
+]
+"""Each cycle adds one app of the next kind, and grows an earlier one by a bucket."""
+
+
+def full_spec(extra: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "framework": "python",
+        "environment": "staging",
+        "imageRef": IMAGE,
+        "scaling": {"min": 1, "max": 1},
+        **json.loads(json.dumps(extra)),
+    }
+
+
+def apply(kube: Kube, target: Target, body: dict[str, Any]) -> None:
+    """Create the app (or its preview, with its namespace), as Argo CD would."""
+    if target.is_preview:
+        pull_request = int(target.env.removeprefix("pr-"))
+        manifests = rendered(body, target.app, PreviewParams(pull_request=pull_request))
+        namespace = next(m for m in manifests if m["kind"] == "Namespace")
+        if kube.get(f"{NAMESPACE.collection()}/{target.namespace}") is None:
+            kube.create(NAMESPACE.collection(), namespace)
+        apply_manifests(kube, manifests, ("PreviewEnvironment", "ServiceAccount", "Deployment"))
+    else:
+        apply_manifests(kube, rendered(body, target.app))
+
+
+def grow(kube: Kube, target: Target, body: dict[str, Any]) -> None:
+    """Add a bucket (an additive change: the end state depends on the final spec only)."""
+    storage = body.setdefault("storage", {"enabled": True, "buckets": []})
+    storage["buckets"].append({"name": f"more{len(storage['buckets'])}"})
+    kind = app_kind(target)
+    patch = {"spec": {"storage": storage}}
+    kube.merge_patch(kind.item(target.namespace, target.instance), patch)
+
+
+@pytest.fixture
+def stack(  # noqa: PLR0917 - pytest passes fixtures by position
+    control_plane: ControlPlane,
+    kube_controllers: KubeControllers,
+    postgres: Postgres,
+    moto: Moto,
+    keycloak: Keycloak,
+    kube_api_client: Any,
+) -> Services:
+    kube = Kube(kube_api_client)
+    ensure_provider_secret(kube)
+    return Services(kube, postgres, moto, keycloak)
+
+
+@pytest.fixture
+def env(
+    control_plane: ControlPlane, postgres: Postgres, moto: Moto, keycloak: Keycloak
+) -> dict[str, str]:
+    return {
+        **controller_env(control_plane, postgres, moto, keycloak),
+        "BASE_DOMAIN": BASE_DOMAIN,
+        "OIDC_PROVIDER_ARN": OIDC_PROVIDER_ARN,
+        "RESYNC_SECONDS": "30",
+        "TTL_SWEEP_SECONDS": "3600",
+    }
+
+
+@pytest.fixture
+def started(stack_dir: Path) -> Iterator[list[ControllerProcess]]:
+    processes: list[ControllerProcess] = []
+    yield processes
+    for process in processes:
+        process.stop()
+
+
+def not_running(kube: Kube, targets: list[Target]) -> list[str]:
+    return [
+        f"{t.instance}={phase(kube, app_kind(t), t.namespace, t.instance)}"
+        for t in targets
+        if phase(kube, app_kind(t), t.namespace, t.instance) != "Running"
+    ]
+
+
+def test_twenty_sigkills_mid_provisioning_end_as_an_uninterrupted_run(
+    stack: Services, env: dict[str, str], stack_dir: Path, started: list[ControllerProcess]
+) -> None:
+    seed = int(os.environ.get("PLATTR_KILL_SEED") or random.randrange(1_000_000))  # noqa: S311
+    record("kill.seed", seed)  # PLATTR_KILL_SEED=<seed> replays the same kill points
+    chance = random.Random(seed)  # noqa: S311 - kill points, not secrets
+    run = uuid.uuid4().hex[:4]
+    killed: dict[Target, dict[str, Any]] = {}
+    kill_points: list[float] = []
+    for cycle in range(KILLS):
+        name = f"k{run}-{cycle:02d}"
+        target = Target.preview(name, 3) if cycle % 5 == 4 else Target(name, "staging")
+        killed[target] = full_spec(SPECS[cycle % len(SPECS)])
+        apply(stack.kube, target, killed[target])
+        if cycle >= 2:
+            earlier = list(killed)[chance.randrange(cycle)]
+            grow(stack.kube, earlier, killed[earlier])
+        controller = ControllerProcess(f"kill-{run}-{cycle:02d}", env, stack_dir / "logs")
+        started.append(controller)
+        controller.wait_ready()
+        point = chance.uniform(0.2, 4.0)
+        time.sleep(point)
+        kill_points.append(round(point, 2))
+        controller.kill()
+    record("kill.kills", KILLS)
+    record("kill.seconds_after_ready", kill_points)
+
+    survivor = ControllerProcess(f"kill-{run}-final", env, stack_dir / "logs")
+    started.append(survivor)
+    survivor.wait_ready()
+    began = time.monotonic()
+    wait_all(
+        lambda: not_running(stack.kube, list(killed)), "killed run converges", logs=survivor.log
+    )
+    record("kill.seconds_to_converge_after_last_kill", round(time.monotonic() - began, 1))
+
+    twins: dict[Target, dict[str, Any]] = {}
+    for target, body in killed.items():
+        twin = Target(target.app.replace(f"k{run}", f"u{run}"), target.env)
+        twins[twin] = body
+        apply(stack.kube, twin, body)
+    wait_all(
+        lambda: not_running(stack.kube, list(twins)), "uninterrupted twins run", logs=survivor.log
+    )
+    wait_until(lambda: _quiet(survivor), "controller idle", TIMEOUT)
+
+    differences = []
+    for (target, _), twin in zip(killed.items(), twins, strict=True):
+        interrupted = snapshot(stack, target)
+        uninterrupted = snapshot(stack, twin)
+        if interrupted != uninterrupted:
+            differences.append(
+                {"app": target.instance, "killed": interrupted, "twin": uninterrupted}
+            )
+        assert interrupted.get("db_login", True) is True, interrupted
+        assert interrupted.get("auth_secret_matches", True) is True, interrupted
+    assert not differences, json.dumps(differences, indent=1)[:6000]
+    before = survivor.writes()
+    resyncs = survivor.total("reconcile_total")
+    wait_until(
+        lambda: survivor.total("reconcile_total") >= resyncs + len(killed) * 2,
+        "a full resync of every app",
+        TIMEOUT,
+    )
+    assert survivor.writes() - before == 0, "a resync after the kills still had work to do"
+    extra = [stack.keycloak.admin_password, stack.postgres.admin_password, *GITHUB.values()]
+    found = leaks(stack, started[-1:], [*killed, *twins], extra)
+    assert not found, found
+
+
+def _quiet(controller: ControllerProcess) -> bool:
+    return controller.total("workqueue_depth") == 0
+
+
+# --- leader loss ---------------------------------------------------------------------------
+
+
+def holder(kube: Kube) -> str | None:
+    lease = kube.get(LEASE.item(LEASE_NAMESPACE, LEASE_NAME)) or {}
+    value: str | None = (lease.get("spec") or {}).get("holderIdentity")
+    return value
+
+
+def lease_time(kube: Kube, field: str) -> datetime:
+    lease = kube.get(LEASE.item(LEASE_NAMESPACE, LEASE_NAME)) or {}
+    return datetime.fromisoformat(lease["spec"][field].replace("Z", "+00:00"))
+
+
+def test_a_frozen_leader_is_replaced_and_writes_nothing_when_it_wakes(
+    stack: Services, env: dict[str, str], stack_dir: Path, started: list[ControllerProcess]
+) -> None:
+    kube = stack.kube
+    if kube.get(f"{NAMESPACE.collection()}/{LEASE_NAMESPACE}") is None:
+        kube.create(NAMESPACE.collection(), {"metadata": {"name": LEASE_NAMESPACE}})
+    kube.delete(LEASE.item(LEASE_NAMESPACE, LEASE_NAME))
+    lease_seconds = 8
+    leader_env = {
+        **env,
+        "LEADER_ELECTION": "true",
+        "LEASE_NAMESPACE": LEASE_NAMESPACE,
+        "LEASE_DURATION_SECONDS": str(lease_seconds),
+        "LEASE_RENEW_SECONDS": "2",
+        "LEASE_RETRY_SECONDS": "1",
+    }
+    run = uuid.uuid4().hex[:4]
+    first = ControllerProcess(f"lead-{run}-a", leader_env, stack_dir / "logs")
+    started.append(first)
+    wait_until(lambda: holder(kube) == first.name and first.ready(), "first leads", TIMEOUT)
+    second = ControllerProcess(f"lead-{run}-b", leader_env, stack_dir / "logs")
+    started.append(second)
+    second.wait_ready()
+
+    def new_app(suffix: str) -> Target:
+        target = Target(f"ld{run}-{suffix}", "staging")
+        apply(kube, target, full_spec(SPECS[3]))
+        return target
+
+    before = [new_app("before")]
+    wait_all(lambda: not_running(kube, before), "app Running under the first leader")
+    wait_until(lambda: _quiet(first), "first leader idle", TIMEOUT)
+    time.sleep(1)
+    writes_before_freeze = first.writes()
+
+    first.signal(signal.SIGSTOP)
+    frozen = time.monotonic()
+    last_renewal = lease_time(kube, "renewTime")
+    during = [new_app(f"during{n}") for n in range(3)]  # events wait in the frozen watches
+    wait_until(lambda: holder(kube) == second.name, "standby takes the lease", TIMEOUT)
+    takeover = (lease_time(kube, "acquireTime") - last_renewal).total_seconds()
+    record("leader.lease_duration_seconds", lease_seconds)
+    record("leader.seconds_from_last_renewal_to_takeover", round(takeover, 2))
+    record("leader.seconds_from_freeze_to_takeover", round(time.monotonic() - frozen, 2))
+    wait_all(lambda: not_running(kube, during), "apps Running under the new leader")
+    time.sleep(lease_seconds)  # frozen well past its lease
+
+    first.signal(signal.SIGCONT)
+    after = [new_app(f"after{n}") for n in range(2)]
+    wait_all(lambda: not_running(kube, after), "apps created after the wake Running")
+    wait_until(lambda: first.get("/metrics") is not None, "old leader answers again", TIMEOUT)
+    wait_until(lambda: _quiet(second), "new leader idle", TIMEOUT)
+    time.sleep(2 * lease_seconds)
+    assert holder(kube) == second.name
+    assert first.total("leader") == 0
+    woken_writes = first.writes() - writes_before_freeze
+    record("leader.writes_by_the_woken_leader", woken_writes)
+    assert woken_writes == 0, f"the old leader wrote {woken_writes} times after waking"
+    kinds = {t: app_kind(t) for t in [*before, *during, *after]}
+    assert all(k is APPLICATION for k in kinds.values())
+    assert PREVIEW not in kinds.values()
