@@ -32,6 +32,8 @@ STATIC: Final = {"dashboard.css": "text/css", "live.js": "text/javascript"}
 COLUMNS: Final = (*ENVIRONMENTS, PREVIEWS)
 KIND_PATHS: Final = {"apps": APPLICATION.name, "previews": PREVIEW.name}
 PATHS_BY_KIND: Final = {kind: path for path, kind in KIND_PATHS.items()}
+BOARD_ORDER: Final = ("Failed", "Provisioning", "Pending", "Unknown", "Running")
+"""Within a column, what needs a look comes first."""
 templates: Final = Jinja2Templates(directory=HERE / "templates")
 templates.env.filters["page_path"] = lambda app: (
     f"/{PATHS_BY_KIND[app.kind]}/{app.namespace}/{app.name}"
@@ -53,7 +55,7 @@ def page_router(dashboard: Dashboard) -> APIRouter:
         summaries = [*dashboard.projector.applications(), *dashboard.projector.previews()]
         shown = [summary for summary in summaries if wanted(summary)]
         columns = {
-            column: [s for s in shown if s.environment == column]
+            column: sorted((s for s in shown if s.environment == column), key=board_order)
             for column in COLUMNS
             if environment in (None, column)
         }
@@ -161,6 +163,14 @@ def _card(dashboard: Dashboard, kind: str) -> Callable[..., Response]:
         return templates.TemplateResponse(request, "card.html", {"app": summary})
 
     return card
+
+
+def board_order(summary: ApplicationSummary) -> str:
+    """A card's place in its column (also its `data-sort`, which live.js inserts by)."""
+    return f"{BOARD_ORDER.index(summary.phase)} {summary.app} {summary.namespace}"
+
+
+templates.env.filters["board_order"] = board_order
 
 
 def _cookie(request: Request) -> dict[str, Any]:

@@ -73,3 +73,12 @@ def test_static_files(cache: ObjectCache) -> None:
     assert "EventSource" in http.get("/static/live.js").text
     assert http.get("/static/dashboard.css").headers["content-type"].startswith("text/css")
     assert http.get("/static/../models.py").status_code == 404
+
+
+def test_what_needs_a_look_comes_first_in_a_column() -> None:
+    cache = ObjectCache()
+    for name, phase in (("alpha", "Running"), ("beta", "Failed"), ("gamma", "Provisioning")):
+        put(cache, application(name, "uat", phase))
+    page = client(cache).get("/").text
+    order = [page.index(f"card-Application-uat-{name}") for name in ("beta", "gamma", "alpha")]
+    assert order == sorted(order)
