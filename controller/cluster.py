@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final, Protocol
 
 from controller.cache import ObjectCache
@@ -86,10 +86,24 @@ def is_preview_namespace(namespace: KubeObject) -> bool:
 
 
 class KubeCluster:
-    def __init__(self, kube: Kube, cache: ObjectCache, kinds: Mapping[str, Kind]) -> None:
+    def __init__(
+        self,
+        kube: Kube,
+        cache: ObjectCache,
+        kinds: Mapping[str, Kind],
+        may_write: Callable[[], bool] = lambda: True,
+    ) -> None:
         self._kube = kube
         self._cache = cache
         self._kinds = kinds
+        self._may_write = may_write
+
+    def _writer(self) -> Kube:
+        """The client, for a write; refused once this replica is no longer the leader, so
+        a leader frozen mid-reconcile and woken after losing its lease writes nothing."""
+        if not self._may_write():
+            raise KubeError(0, "NotLeader", "this replica lost the leader lease; write skipped")
+        return self._kube
 
     def _current(self, kind: Kind, namespace: str, name: str) -> KubeObject | None:
         key = ObjectKey(kind.name, namespace, name)
@@ -140,7 +154,7 @@ class KubeCluster:
                 "data": data,
                 **extra,
             }
-            self._cache.put(key, self._kube.create(kind.collection(namespace), body))
+            self._cache.put(key, self._writer().create(kind.collection(namespace), body))
             return True
         current_labels = current["metadata"].get("labels") or {}
         stale_labels = {k: v for k, v in labels.items() if current_labels.get(k) != v}
@@ -154,7 +168,7 @@ class KubeCluster:
             },
             "data": {**dict.fromkeys(old_data), **data},
         }
-        self._cache.put(key, self._kube.merge_patch(kind.item(namespace, name), patch))
+        self._cache.put(key, self._writer().merge_patch(kind.item(namespace, name), patch))
         return True
 
     def delete_secret(self, namespace: str, name: str) -> bool:
@@ -171,7 +185,7 @@ class KubeCluster:
         ):
             return False  # read before delete: a no-op teardown makes no write
         self._cache.remove(key)
-        return self._kube.delete(kind.item(key.namespace, key.name))
+        return self._writer().delete(kind.item(key.namespace, key.name))
 
     def deployment(self, namespace: str, name: str) -> KubeObject | None:
         return self._cache.get(ObjectKey(DEPLOYMENT.name, namespace, name))
@@ -182,7 +196,7 @@ class KubeCluster:
         finalizers = list((current or {}).get("metadata", {}).get("finalizers") or [])
         wanted = [f for f in finalizers if f != FINALIZER] + ([FINALIZER] if present else [])
         patch = {"metadata": {"finalizers": wanted, "resourceVersion": resource_version}}
-        updated = self._kube.merge_patch(kind.item(key.namespace, key.name), patch)
+        updated = self._writer().merge_patch(kind.item(key.namespace, key.name), patch)
         self._cache.put(key, updated)
 
     def write_status(self, key: ObjectKey, status: Mapping[str, Any]) -> None:
@@ -190,7 +204,7 @@ class KubeCluster:
         current = self._cache.get(key) or {}
         removed = dict.fromkeys(set(current.get("status") or {}) - set(status))
         path = kind.item(key.namespace, key.name) + "/status"
-        updated = self._kube.merge_patch(path, {"status": {**removed, **status}})
+        updated = self._writer().merge_patch(path, {"status": {**removed, **status}})
         self._cache.put(key, updated)
 
     def record(self, key: ObjectKey, uid: str, event: Transition) -> None:
@@ -216,7 +230,7 @@ class KubeCluster:
             "count": 1,
         }
         try:
-            self._kube.create(EVENT.collection(key.namespace), body)
+            self._writer().create(EVENT.collection(key.namespace), body)
         except KubeError as exc:  # an Event is a courtesy: never fail a reconcile for one
             log.warning("could not record event", extra={"object": str(key), "error": str(exc)})
 
@@ -232,7 +246,7 @@ class KubeCluster:
             )
         if namespace["metadata"].get("deletionTimestamp"):
             return True
-        return self._kube.delete(f"{NAMESPACE.collection()}/{name}")
+        return self._writer().delete(f"{NAMESPACE.collection()}/{name}")
 
 
 def _data(obj: KubeObject) -> dict[str, str]:

@@ -84,16 +84,6 @@ class Controller:
         self.metrics = metrics
         self.cache = ObjectCache()
         self.queue: WorkQueue[ObjectKey] = WorkQueue()
-        self.cluster = KubeCluster(kube, self.cache, KINDS_BY_NAME)
-        self.reconciler = Reconciler(
-            self.cluster,
-            self.cache,
-            provisioners,
-            metrics,
-            base_domain=settings.base_domain,
-            aws_region=settings.aws_region,
-        )
-        self.sweeper = TtlSweeper(self.cache, self.cluster, metrics)
         self.leadership: Leadership
         self.elector: LeaderElector | None = None
         if settings.leader.enabled:
@@ -106,6 +96,18 @@ class Controller:
             self.leadership = self.elector
         else:
             self.leadership = AlwaysLeader()
+        self.cluster = KubeCluster(
+            kube, self.cache, KINDS_BY_NAME, may_write=self.leadership.is_leader
+        )
+        self.reconciler = Reconciler(
+            self.cluster,
+            self.cache,
+            provisioners,
+            metrics,
+            base_domain=settings.base_domain,
+            aws_region=settings.aws_region,
+        )
+        self.sweeper = TtlSweeper(self.cache, self.cluster, metrics)
         namespaces: tuple[str | None, ...] = settings.watch_namespaces or (None,)
         self.reflectors = [
             Reflector(
