@@ -220,7 +220,8 @@ class ArgoCD:
             wait_until(lambda ref=ref: not status(self.plane, ref), f"{ref} gone", TIMEOUT)
 
     def sync(self, sources: Sources, revision: str) -> dict[str, list[Manifest]]:
-        """One pass of the ApplicationSet controller and an automated sync of every app."""
+        """One pass of the ApplicationSet controller, then a sync of every app (automated
+        outside production; for production this plays the person at the manual gate)."""
         apps = [
             app
             for appset in load_applicationsets(PLATFORM)
