@@ -15,8 +15,9 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from plattr.yamlio import YamlError, dump_all, load_all
 from renderer.plan import RenderError
@@ -46,7 +47,18 @@ def kustomize_command() -> list[str]:
     )
 
 
-def post_process(app_dir: str, manifests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+class Retarget(NamedTuple):
+    """For a preview: the app's object names and namespace as the preview has them, so that
+    patches written against the app (`name: reports`, `namespace: staging`) reach the
+    preview's objects (`reports-pr-7` in `preview-reports-pr-7`)."""
+
+    names: Mapping[str, str]
+    namespaces: Mapping[str, str]
+
+
+def post_process(
+    app_dir: str, manifests: list[dict[str, Any]], retarget: Retarget | None = None
+) -> list[dict[str, Any]]:
     """`manifests` patched by the kustomization in `app_dir`."""
     found = find_kustomization(app_dir)
     if found is None:
@@ -57,6 +69,8 @@ def post_process(app_dir: str, manifests: list[dict[str, Any]]) -> list[dict[str
         work = Path(scratch) / "app"
         _copy_app_dir(directory.resolve(), work)
         kustomization = _checked_kustomization(kustomization_path)
+        if retarget is not None:
+            _retarget_patches(kustomization, work, retarget)
         kustomization["resources"] = [RENDERED_FILE, *kustomization.get("resources", [])]
         (work / RENDERED_FILE).write_text(dump_all(manifests), encoding="utf-8")
         (work / kustomization_path.name).write_text(dump_all([kustomization]), "utf-8")
@@ -78,6 +92,54 @@ def post_process(app_dir: str, manifests: list[dict[str, Any]]) -> list[dict[str
         return [doc for doc in load_all(result.stdout, "kustomize output") if doc is not None]
     except YamlError as error:
         raise KustomizeError(str(error)) from None
+
+
+def _retarget_patches(kustomization: dict[str, Any], work: Path, retarget: Retarget) -> None:
+    """Point the kustomization's patches at the preview's names and namespace."""
+    for entry in kustomization.get("patches") or []:
+        if not isinstance(entry, dict):
+            continue
+        if isinstance(entry.get("target"), dict):
+            _retarget_reference(entry["target"], retarget)
+        if isinstance(entry.get("path"), str):
+            _retarget_file(work / entry["path"], retarget)
+        if isinstance(entry.get("patch"), str):
+            entry["patch"] = _retarget_text(entry["patch"], retarget)
+    strategic = kustomization.get("patchesStrategicMerge") or []
+    for index, entry in enumerate(strategic):
+        if (work / entry).is_file():
+            _retarget_file(work / entry, retarget)
+        else:
+            strategic[index] = _retarget_text(entry, retarget)
+    for entry in kustomization.get("replicas") or []:
+        _retarget_reference(entry, retarget)
+
+
+def _retarget_reference(reference: dict[str, Any], retarget: Retarget) -> None:
+    if reference.get("name") in retarget.names:
+        reference["name"] = retarget.names[reference["name"]]
+    if reference.get("namespace") in retarget.namespaces:
+        reference["namespace"] = retarget.namespaces[reference["namespace"]]
+
+
+def _retarget_file(path: Path, retarget: Retarget) -> None:
+    if path.is_file():
+        path.write_text(_retarget_text(path.read_text(encoding="utf-8"), retarget), "utf-8")
+
+
+def _retarget_text(text: str, retarget: Retarget) -> str:
+    """A strategic-merge patch with its metadata retargeted; anything else unchanged."""
+    try:
+        documents = load_all(text, "patch")
+    except YamlError:
+        return text  # kustomize reports it, with its own words
+    objects = [doc for doc in documents if isinstance(doc, dict)]
+    if not objects or len(objects) != len([d for d in documents if d is not None]):
+        return text
+    for document in objects:
+        if isinstance(document.get("metadata"), dict):
+            _retarget_reference(document["metadata"], retarget)
+    return dump_all(objects)
 
 
 def _readable(stderr: str, work: Path, directory: Path) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from plattr import postgrest
-from renderer.plan import Plan
+from renderer.plan import POSTGREST_SUFFIX, Plan
 
 Manifest = dict[str, Any]
 
@@ -54,7 +54,7 @@ def ingresses(plan: Plan) -> list[Manifest]:
         return [main]
     rest = _ingress(
         plan,
-        f"{plan.name}-postgrest",
+        f"{plan.name}{POSTGREST_SUFFIX}",
         annotations={
             "nginx.ingress.kubernetes.io/use-regex": "true",
             "nginx.ingress.kubernetes.io/rewrite-target": "/$2",

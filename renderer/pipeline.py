@@ -10,8 +10,9 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
+from plattr.models import Application
 from plattr.validation import FieldError
-from renderer.plan import RenderOptions
+from renderer.plan import RenderOptions, preview_renames
 from renderer.render import render
 from renderer.sources import (
     Problem,
@@ -46,18 +47,20 @@ def render_paths(
             ]
         )
     applications = decode_applications(documents)
-    by_directory: dict[str, list[Manifest]] = {}
+    by_directory: dict[str, list[Application]] = {}
     for document, app in zip(documents, applications, strict=True):
-        directory = os.path.dirname(document.source) or "."
-        by_directory.setdefault(directory, []).extend(render(app, options))
+        by_directory.setdefault(os.path.dirname(document.source) or ".", []).append(app)
     manifests: list[Manifest] = []
-    for directory, rendered in by_directory.items():
+    for directory, apps in by_directory.items():
+        rendered = [manifest for app in apps for manifest in render(app, options)]
         if find_kustomization(directory) is None:
             manifests += rendered
         else:
-            from renderer.kustomize import post_process  # subprocess & co. only when needed
+            from renderer.kustomize import Retarget, post_process  # only when needed
 
-            manifests += post_process(directory, rendered)
+            renames = preview_renames(apps, options)
+            retarget = Retarget(*renames) if renames else None
+            manifests += post_process(directory, rendered, retarget)
     _require_unique(manifests)
     return manifests
 

@@ -19,6 +19,8 @@ PART_OF: Final = "plattr"
 MANAGED_BY: Final = "plattr"
 ENVIRONMENT_LABEL: Final = "platform.internal/environment"
 PREVIEW_LABEL: Final = "platform.internal/preview"
+POSTGREST_SUFFIX: Final = "-postgrest"
+"""Name suffix of the Ingress that routes `/rest` to PostgREST."""
 
 
 class RenderError(ValueError):
@@ -166,3 +168,25 @@ def _preview_image(image_ref: str, app_name: str, preview: PreviewParams) -> str
     if colon > last_slash:
         repository = repository[:colon]
     return f"{repository}:{tag}"
+
+
+def preview_renames(
+    apps: list[Application], options: RenderOptions
+) -> tuple[dict[str, str], dict[str, str]] | None:
+    """For a preview render: (app's object name → preview's, app's namespace → preview's),
+    so that the user's kustomize patches written for the app reach the preview."""
+    if options.preview is None:
+        return None
+    names: dict[str, str] = {}
+    namespaces: dict[str, str] = {}
+    for app in apps:
+        preview = plan(app, options)
+        original = plan(app, options._replace(preview=None))
+        names.update(
+            {
+                original.name: preview.name,
+                f"{original.name}{POSTGREST_SUFFIX}": f"{preview.name}{POSTGREST_SUFFIX}",
+            }
+        )
+        namespaces[original.namespace] = preview.namespace
+    return names, namespaces

@@ -9,6 +9,7 @@ import pytest
 
 from renderer.kustomize import KustomizeError, kustomize_command
 from renderer.pipeline import render_paths
+from renderer.plan import PreviewParams
 from renderer.sources import SpecErrors
 from tests.unit.render_helpers import GUIDE_EXAMPLE, OPTIONS
 
@@ -96,3 +97,20 @@ def test_exec_plugins_are_never_enabled() -> None:
     assert "--enable-alpha-plugins" not in command
     assert "--enable-exec" not in command
     assert "--enable-helm" not in command
+
+
+def test_a_previews_patches_reach_the_previews_objects() -> None:
+    """Patches name the app's objects (`reports` in `staging`); in a preview they are
+    `reports-pr-5` in `preview-reports-pr-5`, and the patches still apply."""
+    app_dir = Path(__file__).resolve().parents[2] / "gitops-repo-template/apps/staging/reports"
+    options = OPTIONS._replace(preview=PreviewParams(5, head_sha="abcdef1"))
+    manifests = render_paths([app_dir], options, recursive=False)
+    (deployment,) = [m for m in manifests if m["kind"] == "Deployment"]
+    assert deployment["metadata"]["name"] == "reports-pr-5"
+    assert deployment["metadata"]["namespace"] == "preview-reports-pr-5"
+    app = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert app["resources"]["limits"]["memory"] == "1Gi"
+    assert {"name": "REPORTS_QUEUE", "value": "staging-reports"} in app["env"]
+    assert {m["metadata"].get("namespace", "preview-reports-pr-5") for m in manifests} == {
+        "preview-reports-pr-5"
+    }
