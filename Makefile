@@ -3,6 +3,8 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 PYTHON ?= python3
+# The CDK's jsii runtime warns on every start that Node 20 nears its end of life.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -63,7 +65,7 @@ reliability: $(STAMP) tools ## faults, kills, leader loss, isolation, fuzzing, h
 # The CLI pinned in cdk/package.json synthesizes both deployment modes offline (no AWS
 # credentials, no Docker), with sample values for the flags each mode needs.
 CDK_CLI := cdk/node_modules/.package-lock.json
-CDK_SYNTH := cd cdk && JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 npx --no-install cdk synth --quiet
+CDK_SYNTH := cd cdk && npx --no-install cdk synth --quiet
 CDK_FLAGS := -c baseDomain=nonprod.example.dev -c hostedZoneId=Z0123456789ABC -c githubOrg=example
 CDK_BYO_FLAGS := -c eksClusterName=my-eks-cluster \
 	-c kubectlRoleArn=arn:aws:iam::123456789012:role/my-kubectl-role \
