@@ -482,3 +482,18 @@ def leaks(
         for secret in secrets
         if secret in text
     ]
+
+
+def platform_secrets(services: Services) -> list[str]:
+    """The platform's own credentials: admin passwords and identity-provider secrets (read
+    from the cluster, whichever test created that Secret)."""
+    from controller.provisioners import identity_providers
+
+    providers = secret_data(
+        services.kube, identity_providers.SECRET_NAMESPACE, identity_providers.SECRET_NAME
+    )
+    return [
+        services.keycloak.admin_password,
+        services.postgres.admin_password,
+        *(value for key, value in (providers or {}).items() if "secret" in key.lower()),
+    ]

@@ -25,6 +25,7 @@ from fault_support import (
     conditions,
     leaks,
     phase,
+    platform_secrets,
     restart_apiserver,
     snapshot,
     wait_all,
@@ -36,7 +37,6 @@ from controller.kube import Kube
 from plattr.naming import Target
 from tests.integration.controller_harness import (
     BASE_DOMAIN,
-    GITHUB,
     OIDC_PROVIDER_ARN,
     apply_manifests,
     ensure_provider_secret,
@@ -146,8 +146,7 @@ class World:
                 assert state["auth_secret_matches"] is True, state
 
     def assert_no_leaks(self) -> None:
-        keycloak = self.services.keycloak
-        extra = [keycloak.admin_password, self.services.postgres.admin_password, *GITHUB.values()]
+        extra = platform_secrets(self.services)
         found = leaks(self.services, [self.controller], list(self.apps), extra)
         assert not found, found
 
