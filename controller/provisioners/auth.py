@@ -174,7 +174,9 @@ class KeycloakProvisioner:
     def _ensure_realm(self, realm: str) -> bool:
         found = self._get_realm(realm)
         if found is None:
-            self._admin.create_realm({"realm": realm, "enabled": True})
+            # skip_exists: python-keycloak retries a POST after a read timeout, and the retry
+            # of a create that did succeed answers 409; the realm exists, as wanted.
+            self._admin.create_realm({"realm": realm, "enabled": True}, skip_exists=True)
             return True
         if not found.get("enabled"):
             self._admin.update_realm(realm, {"enabled": True})
