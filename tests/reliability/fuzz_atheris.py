@@ -31,7 +31,10 @@ def one_input(data: bytes) -> None:
             decode(document, Application)
         except InvalidDocument as error:
             for field_error in error.errors:
-                if isinstance(document, dict) and not field_error.path:
+                if not isinstance(document, dict):
+                    continue
+                named = field_error.path or field_error.message.split(" ", 1)[0] in document
+                if not named:
                     raise AssertionError(f"no field named: {field_error}") from None
 
 
