@@ -28,15 +28,20 @@ SecretKind = Literal["db", "storage", "auth", "tls"]
 
 _NOT_SQL: Final = re.compile(r"[^a-z0-9_]")
 _NOT_BUCKET: Final = re.compile(r"[^a-z0-9-]")
+_ENVIRONMENT_SEGMENT: Final = re.compile(r"(^|-)(production|staging|uat|pr-[0-9]+)(-|$)")
 
 
-def shorten(name: str, limit: int, separator: str = "-") -> str:
-    """`name` if it fits in `limit` characters, else a prefix plus a stable hash of it."""
-    if len(name) <= limit:
+def shorten(name: str, limit: int, separator: str = "-", *, identity: str | None = None) -> str:
+    """`name` if it fits in `limit` characters, else a prefix plus a stable hash of it.
+
+    With `identity` (what the name stands for, when the name alone could stand for two
+    things) the hash of `identity` is always appended.
+    """
+    if len(name) <= limit and identity is None:
         return name
     import hashlib  # only long names pay for it; the render hot path rarely does
 
-    digest = hashlib.sha256(name.encode()).hexdigest()[:HASH_LENGTH]
+    digest = hashlib.sha256((identity or name).encode()).hexdigest()[:HASH_LENGTH]
     head = name[: limit - HASH_LENGTH - len(separator)].rstrip("-_.")
     return f"{head}{separator}{digest}"
 
@@ -97,9 +102,16 @@ class Target(NamedTuple):
     # --- S3 and IAM -------------------------------------------------------------------
 
     def bucket(self, prefix: str, logical_name: str) -> str:
-        """A globally unique, S3-legal name for one of the app's buckets."""
+        """A globally unique, S3-legal name for one of the app's buckets.
+
+        `<prefix>-<app>-<env>-<bucket>` reads well but is ambiguous when the app or bucket
+        name holds an environment as a segment (`a` + `x-uat-b` in staging and
+        `a-staging-x` + `b` in uat would meet), so such names always get the hash suffix.
+        """
         raw = _NOT_BUCKET.sub("-", f"{prefix}-{self.app}-{self.env}-{logical_name}".lower())
-        return shorten(raw, S3_BUCKET_MAX)
+        ambiguous = any(_ENVIRONMENT_SEGMENT.search(part) for part in (self.app, logical_name))
+        identity = "\n".join((prefix, self.app, self.env, logical_name)) if ambiguous else None
+        return shorten(raw, S3_BUCKET_MAX, identity=identity)
 
     @property
     def iam_role_name(self) -> str:

@@ -281,8 +281,8 @@ class _BucketState:
         return tags["app"], tags.get("environment", "")
 
     def _refuse_if_not_for(self, target: Target, tags: dict[str, str]) -> None:
-        """Two apps can derive one bucket name (`a` + bucket `x-uat-b` in staging, and
-        `a-staging-x` + bucket `b` in uat): the second never takes over the first's."""
+        """A bucket under the app's derived name may belong to another app (made by hand, or
+        under an older naming): the app never takes it over."""
         owner = self.owner(tags)
         if owner is not None and owner != (target.app, target.env):
             raise ProvisionerError(

@@ -26,7 +26,7 @@ from controller.provisioners.auth import KeycloakProvisioner
 from controller.provisioners.database import PostgresProvisioner
 from controller.provisioners.db_admin import admin_conninfo
 from controller.provisioners.interfaces import ProvisionerError
-from controller.provisioners.storage import ACCESS_POLICY_NAME, S3Provisioner
+from controller.provisioners.storage import ACCESS_POLICY_NAME, S3Provisioner, tags_of
 from plattr.models import Bucket
 from plattr.naming import Target
 
@@ -225,24 +225,37 @@ def _anonymous(moto: Moto) -> Any:
     )
 
 
-def test_bucket_names_that_collide_across_apps_are_refused_not_shared(
+def test_a_bucket_owned_by_another_app_is_refused_not_shared(
     moto: Moto, storage: S3Provisioner
 ) -> None:
-    """`a` in staging with bucket `x-uat-b` and `a-staging-x` in uat with bucket `b` derive
-    the same S3 name. The second app must be refused, and the first app's private bucket
-    must stay private, tagged as its own, and out of the second app's IAM role."""
+    """`a` in staging with bucket `x-uat-b` and `a-staging-x` in uat with bucket `b` once
+    derived the same S3 name; naming now keeps them apart. Should a name still be taken by
+    another app's bucket (made by hand, or by an older naming), the second app must be
+    refused, and the owner's private bucket stay private, tagged as its own, and out of the
+    second app's IAM role."""
     app = f"c{uuid.uuid4().hex[:5]}"
     first, second = Target(app, "staging"), Target(f"{app}-staging-x", "uat")
-    first_buckets = [Bucket(name="x-uat-b")]
-    second_buckets = [Bucket(name="b", public=True)]
-    name = storage.bucket_name(first, "x-uat-b")
-    assert storage.bucket_name(second, "b") == name  # the collision this test is about
-    storage.ensure(first, first_buckets)
+    assert storage.bucket_name(first, "x-uat-b") != storage.bucket_name(second, "b")
+    name = storage.bucket_name(second, "b")
     s3 = moto.client("s3")
+    s3.create_bucket(Bucket=name)
+    s3.put_bucket_tagging(
+        Bucket=name,
+        Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in tags_of(first).items()]},
+    )
+    s3.put_public_access_block(
+        Bucket=name,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
+        },
+    )
     s3.put_object(Bucket=name, Key="payroll.csv", Body=b"secret")
     try:
         with pytest.raises(ProvisionerError, match=name):
-            storage.ensure(second, second_buckets)
+            storage.ensure(second, [Bucket(name="b", public=True)])
         tags = {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=name)["TagSet"]}
         assert (tags["app"], tags["environment"]) == (first.app, first.env)
         with pytest.raises(ClientError):
@@ -259,7 +272,8 @@ def test_bucket_names_that_collide_across_apps_are_refused_not_shared(
         assert storage.drop(second, ["b"], empty_first=True).deleted == []
         assert s3.get_object(Bucket=name, Key="payroll.csv")["Body"].read() == b"secret"
     finally:
-        storage.drop(first, ["x-uat-b"], empty_first=True)
+        s3.delete_object(Bucket=name, Key="payroll.csv")
+        s3.delete_bucket(Bucket=name)
         storage.drop(second, ["b"], empty_first=False)
 
 

@@ -77,3 +77,15 @@ def test_shortening_never_leaves_a_trailing_separator() -> None:
     name = shorten("a" * 53 + "-" * 20, 63)
     assert "--" not in name[:-9]
     assert not name.endswith("-")
+
+
+def test_bucket_names_cannot_meet_across_apps() -> None:
+    """Without care, `a` + `x-uat-b` (staging) and `a-staging-x` + `b` (uat) both give
+    `plattr-a-staging-x-uat-b`; names holding an environment segment get a hash."""
+    first = Target("a", "staging").bucket("plattr", "x-uat-b")
+    second = Target("a-staging-x", "uat").bucket("plattr", "b")
+    assert first != second
+    assert Target("a-pr-1", "production").bucket("p", "b") != Target("a", "pr-1").bucket(
+        "p", "production-b"
+    )
+    assert Target("shop", "uat").bucket("plattr", "uploads") == "plattr-shop-uat-uploads"
