@@ -3,23 +3,17 @@ template apps' specs: libFuzzer finds no crash, and the number of inputs run is 
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from reliability_support import ROOT, bump
 
 HARNESS = Path(__file__).with_name("fuzz_atheris.py")
 RUNS = 200_000
 SECONDS = 60
 
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("atheris") is None,
-    reason="atheris is not installed (make reliability installs it)",
-)
 
 
 def test_atheris_finds_no_crash_in_the_parser_and_decoder(tmp_path: Path) -> None:
