@@ -13,17 +13,12 @@ from typing import Any, Final
 
 import pytest
 from devstack import ControlPlane, Keycloak, KubeControllers, Moto, Postgres
-from fastapi import FastAPI
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from controller.config import DashboardSettings
-from controller.dashboard import install
-from controller.dashboard.events import KubeEvents
 from controller.kinds import APPLICATION
-from controller.kube import Kube
 from plattr.naming import Target
 from tests.integration.controller_harness import TIMEOUT, Harness, rendered, running_controller
-from tests.unit.dashboard.dashboard_app import serve_app
+from tests.unit.dashboard.dashboard_app import dashboard_url
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
@@ -58,16 +53,11 @@ def dashboard(  # noqa: PLR0917 - pytest passes fixtures by position
     keycloak: Keycloak,
     kube_api_client: Any,
 ) -> Iterator[tuple[Harness, str]]:
-    with running_controller(control_plane, postgres, moto, keycloak, kube_api_client) as harness:
-        app = FastAPI()
-        install(
-            app,
-            harness.controller.view,
-            DashboardSettings(argocd_url="https://argocd.example.test"),
-            KubeEvents(lambda: Kube(kube_api_client)),
-        )
-        with serve_app(app) as url:
-            yield harness, url
+    with (
+        running_controller(control_plane, postgres, moto, keycloak, kube_api_client) as harness,
+        dashboard_url(harness.controller.view, kube_api_client) as url,
+    ):
+        yield harness, url
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ drift corrected, deletion by policy, previews swept when their TTL runs out."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,11 +17,10 @@ from controller_harness import (
     Writes,
     record_figure,
     rendered,
-    running_controller,
     spec,
     timed,
 )
-from devstack import ControlPlane, Keycloak, KubeControllers, Moto, Postgres, wait_until
+from devstack import Keycloak, Moto, Postgres, wait_until
 from psycopg import sql
 
 from controller.kinds import APPLICATION, CONFIG_MAP, NAMESPACE, PREVIEW, SECRET, ObjectKey
@@ -32,21 +30,6 @@ from plattr.naming import Target
 from renderer.plan import PreviewParams
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
-
-
-@pytest.fixture(scope="module")
-def harness(  # noqa: PLR0917 - pytest passes fixtures by position
-    control_plane: ControlPlane,
-    kube_controllers: KubeControllers,
-    postgres: Postgres,
-    moto: Moto,
-    keycloak: Keycloak,
-    kube_api_client: Any,
-) -> Iterator[Harness]:
-    with running_controller(
-        control_plane, postgres, moto, keycloak, kube_api_client, RESYNC_SECONDS="3600"
-    ) as running:
-        yield running
 
 
 def new_app(harness: Harness, environment: str = "staging", **overrides: Any) -> Target:

@@ -11,19 +11,14 @@ import logging
 import threading
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import pytest
-from controller_harness import BASE_DOMAIN, TIMEOUT, Harness, rendered, running_controller
-from devstack import ControlPlane, Keycloak, KubeControllers, Moto, Postgres, wait_until
-from fastapi import FastAPI
+from controller_harness import BASE_DOMAIN, TIMEOUT, Harness, rendered
+from devstack import wait_until
 
 from controller.cache import ObjectCache
-from controller.config import DashboardSettings
-from controller.dashboard import install
-from controller.dashboard.events import KubeEvents
 from controller.kinds import APPLICATION, PLATTR_KINDS
 from controller.kube import Kube
 from controller.metrics import Metrics
@@ -31,7 +26,7 @@ from controller.reflector import Reflector
 from controller.runtime import ControllerView
 from plattr import secret_keys
 from plattr.naming import Target
-from tests.unit.dashboard.dashboard_app import serve_app
+from tests.unit.dashboard.dashboard_app import dashboard_url
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
@@ -50,30 +45,6 @@ SPEC = {
     "auth": {"enabled": True, "providers": ["github"]},
     "scaling": {"min": 1, "max": 2},
 }
-
-
-@contextmanager
-def dashboard_url(view: ControllerView, api_client: Any) -> Iterator[str]:
-    app = FastAPI()
-    settings = DashboardSettings(argocd_url="https://argocd.example.test")
-    install(app, view, settings, KubeEvents(lambda: Kube(api_client)))
-    with serve_app(app) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def harness(  # noqa: PLR0917 - pytest passes fixtures by position
-    control_plane: ControlPlane,
-    kube_controllers: KubeControllers,
-    postgres: Postgres,
-    moto: Moto,
-    keycloak: Keycloak,
-    kube_api_client: Any,
-) -> Iterator[Harness]:
-    with running_controller(
-        control_plane, postgres, moto, keycloak, kube_api_client, RESYNC_SECONDS="3600"
-    ) as running:
-        yield running
 
 
 @pytest.fixture(scope="module")

@@ -17,9 +17,10 @@ from fastapi.testclient import TestClient
 from controller.cache import ObjectCache
 from controller.config import DashboardSettings
 from controller.dashboard import install
-from controller.dashboard.events import EventsUnavailable
+from controller.dashboard.events import EventsUnavailable, KubeEvents
 from controller.dashboard.models import EventOut
 from controller.kinds import ObjectKey
+from controller.kube import Kube
 from controller.metrics import Metrics
 from controller.runtime import ControllerView
 
@@ -99,3 +100,14 @@ def serve_app(app: Any, port: int | None = None) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+@contextmanager
+def dashboard_url(view: ControllerView, api_client: Any) -> Iterator[str]:
+    """The dashboard of a real controller's view, Events from the real API server, served
+    over HTTP; yields its base URL."""
+    app = FastAPI()
+    settings = DashboardSettings(argocd_url="https://argocd.example.test")
+    install(app, view, settings, KubeEvents(lambda: Kube(api_client)))
+    with serve_app(app) as url:
+        yield url
