@@ -15,7 +15,6 @@ RUNS = 200_000
 SECONDS = 60
 
 
-
 def test_atheris_finds_no_crash_in_the_parser_and_decoder(tmp_path: Path) -> None:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
