@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
 import msgspec
 
@@ -19,6 +19,7 @@ from plattr.models import (
     DeletionPolicy,
     PreviewEnvironment,
     PreviewEnvironmentStatus,
+    Resource,
     Storage,
 )
 from plattr.naming import Target
@@ -83,21 +84,29 @@ def subject_of(key: ObjectKey, obj: KubeObject) -> Subject:
         raise InvalidSubject(key, exc) from exc
 
 
+def _tracking(resource: Resource) -> dict[str, Any]:
+    """What a Subject takes from any resource's metadata."""
+    metadata = resource.metadata
+    return {
+        "uid": metadata.uid or "",
+        "generation": metadata.generation,
+        "resource_version": metadata.resource_version or "",
+        "deleting": metadata.deletion_timestamp is not None,
+        "finalizers": tuple(metadata.finalizers),
+    }
+
+
 def _application(key: ObjectKey, obj: KubeObject, app: Application) -> Subject:
     spec = app.spec
     return Subject(
         key=key,
-        uid=app.metadata.uid or "",
-        generation=app.metadata.generation,
-        resource_version=app.metadata.resource_version or "",
+        **_tracking(app),
         target=Target(app.metadata.name, spec.environment),
         database=spec.database,
         storage=spec.storage,
         auth=spec.auth,
         extra_hosts=tuple(spec.ingress.hosts),
         deletion_policy=spec.effective_deletion_policy,
-        deleting=app.metadata.deletion_timestamp is not None,
-        finalizers=tuple(app.metadata.finalizers),
         status=app.status,
     )
 
@@ -106,17 +115,13 @@ def _preview(key: ObjectKey, obj: KubeObject, preview: PreviewEnvironment) -> Su
     spec = preview.spec
     return Subject(
         key=key,
-        uid=preview.metadata.uid or "",
-        generation=preview.metadata.generation,
-        resource_version=preview.metadata.resource_version or "",
+        **_tracking(preview),
         target=Target.preview(spec.application, spec.pull_request),
         database=spec.database,
         storage=spec.storage,
         auth=spec.auth,
         extra_hosts=(),
         deletion_policy=PREVIEW_DELETION_POLICY,
-        deleting=preview.metadata.deletion_timestamp is not None,
-        finalizers=tuple(preview.metadata.finalizers),
         status=preview.status,
         expires_at=preview_expiry(obj, spec.ttl),
     )
