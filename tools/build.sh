@@ -51,7 +51,7 @@ go_build() {
     [[ -x "$dir/$(bin_name "$pkg")" ]] || missing+=("$pkg")
   done
   ((${#missing[@]})) || return 0
-  command -v go >/dev/null || die "go not found: install Go >= 1.24 (the polyglot machine has it)"
+  command -v go >/dev/null || die "go not found: install Go >= 1.24 (https://go.dev/dl/)"
   echo "building ${missing[*]} into $dir" >&2
   local tmp; tmp="$(mktemp -d "$CACHE/.build.XXXXXX")"
   (cd "$module" && go build -trimpath -buildvcs=false -ldflags "$ldflags" -o "$tmp/" "${missing[@]}") \

@@ -1,4 +1,5 @@
-"""Context flags of the guide, parsed once into typed settings.
+"""The app's context flags (listed in cdk/README.md, "Context flags"), parsed once into typed
+settings.
 
 Every value comes from `-c key=value` (a string) or from cdk.json (JSON-typed); both forms
 are accepted. A wrong or missing value raises `ContextError`, whose message names the flag and

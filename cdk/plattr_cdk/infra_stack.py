@@ -210,8 +210,8 @@ class PlattrInfraStack(Stack):
         aurora.node.add_dependency(aurora_logs)
         acknowledge(
             self.admin_secret,
-            "Master password rotation is manual (the guide's 'Rotating Database Credentials'): "
-            "the controller reads it on connect, so a rotation is followed by its restart.",
+            "Master password rotation is manual (cdk/README.md, 'Rotating credentials'): the "
+            "controller reads it on connect, so a rotation is followed by its restart.",
             "AwsSolutions-SMG4",
         )
         return aurora

@@ -129,7 +129,8 @@ class PlattrOperatorStack(Stack):
         repository: ecr.IRepository,
         role: iam.IRole,
     ) -> dict[str, Any]:
-        """The chart's values: image, IRSA ServiceAccount, and the guide's environment."""
+        """The chart's values: image, IRSA ServiceAccount, and the controller's environment
+        (its variables are described in controller/README.md)."""
         env = {
             "DB_SECRET_ARN": admin_secret.secret_arn,
             "DB_HOST": platform.aurora_endpoint,
@@ -137,7 +138,7 @@ class PlattrOperatorStack(Stack):
             "BASE_DOMAIN": settings.base_domain,
             "LEADER_ELECTION": "true",
             "LEASE_NAMESPACE": SYSTEM_NAMESPACE,
-            # What the controller needs beyond the guide to give apps IRSA roles on buckets.
+            # What the controller needs to give apps IRSA roles on their buckets.
             "AWS_ACCOUNT_ID": Aws.ACCOUNT_ID,
             "OIDC_PROVIDER_ARN": (
                 platform.cluster.open_id_connect_provider.open_id_connect_provider_arn
@@ -208,8 +209,9 @@ class PlattrOperatorStack(Stack):
             "Bucket and role names are derived per app and environment at run time; the "
             f"prefixes '{settings.bucket_prefix}-' and '{APP_ROLE_PREFIX}' are the narrowest "
             "names the platform fixes in advance (no other role of this app starts with "
-            f"'{APP_ROLE_PREFIX}'). sts:GetCallerIdentity, in the guide's contract, has no "
-            "resource-level permissions.",
+            f"'{APP_ROLE_PREFIX}'). sts:GetCallerIdentity, kept from the role of the operator "
+            "Plattr replaces (it tells who the controller runs as), has no resource-level "
+            "permissions.",
             f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::{settings.bucket_prefix}-*]",
             f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::{settings.bucket_prefix}-*/*]",
             "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/"

@@ -62,7 +62,8 @@ def import_platform(scope: Construct, imported: ImportedInfra) -> PlatformInfra:
     """Option B: the cluster and database named by context flags, plus EKS -> Aurora on 5432.
 
     The rule's source is the cluster security group EKS created, read with DescribeCluster at
-    deploy time, so that the five flags of the guide are all this mode needs.
+    deploy time, so that the five flags eksClusterName, kubectlRoleArn, oidcProviderArn,
+    auroraEndpoint and auroraSgId are all this mode needs.
     """
     cluster = eks.Cluster.from_cluster_attributes(
         scope,

@@ -37,8 +37,8 @@ def generated_credentials(
     )
     acknowledge(
         secret,
-        "Rotated by hand as the guide's 'Rotating credentials' describes (update the value, "
-        "then restart its readers); no rotation Lambda is deployed.",
+        "Rotated by hand as cdk/README.md's 'Rotating credentials' describes (update the "
+        "value, then restart its readers); no rotation Lambda is deployed.",
         "AwsSolutions-SMG4",
     )
     return secret
