@@ -35,7 +35,7 @@ RULES: Final = {
     "outside-path": Rule(
         "a path into a folder beside the repository",
         "bring the content into docs/ and link that",
-        re.compile(r"\.\./shared/|(?<![\w.])/work/", re.IGNORECASE),
+        re.compile(r"\.\./shared/|(?<![\w.])/wor[k]/", re.IGNORECASE),
     ),
     "outside-document": Rule(
         "a citation of an operations document that is not in the repository",
