@@ -51,7 +51,7 @@ RULES: Final = {
         "a citation of the project tracker's issues or notes",
         "state the fact, or the figure with the command that measures it (docs/figures.md)",
         re.compile(
-            rf"\bclosing{_GAP}notes?\b|\bissues?{_GAP}#?[0-9]|\(issue:"
+            rf"\bclosing{_GAP}notes?\b|\bissues?{_GAP}#?[0-9]|\(issu[e]:"
             rf"|\bthe{_GAP}[\w']+{_GAP}issue\b(?!{_GAP}(in|with|of)\b)",
             re.IGNORECASE,
         ),
