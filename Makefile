@@ -62,7 +62,8 @@ reliability: $(STAMP) tools ## faults, kills, leader loss, isolation, fuzzing, h
 
 # --- AWS CDK app (cdk/, see cdk/README.md) ---------------------------------------------
 # The CLI pinned in cdk/package.json synthesizes both deployment modes offline (no AWS
-# credentials, no Docker), with sample values for the flags each mode needs.
+# credentials, no Docker), with sample values for the flags each mode needs, each both
+# without and with the account and region that a deploy names (`-c account=... -c region=...`).
 CDK_CLI := cdk/node_modules/.package-lock.json
 CDK_SYNTH := cd cdk && npx --no-install cdk synth --quiet
 CDK_FLAGS := -c baseDomain=nonprod.example.dev -c hostedZoneId=Z0123456789ABC -c githubOrg=example
@@ -71,14 +72,17 @@ CDK_BYO_FLAGS := -c eksClusterName=my-eks-cluster \
 	-c oidcProviderArn=arn:aws:iam::123456789012:oidc-provider/oidc.eks.ca-central-1.amazonaws.com/id/EXAMPLE \
 	-c auroraEndpoint=my-aurora.cluster-xxx.ca-central-1.rds.amazonaws.com \
 	-c auroraSgId=sg-0123456789abcdef0
+CDK_ENV_FLAGS := -c account=123456789012 -c region=ca-central-1
 
 .PHONY: cdk-synth
 $(CDK_CLI): cdk/package.json cdk/package-lock.json
 	cd cdk && npm ci --no-audit --no-fund
 
-cdk-synth: $(STAMP) $(CDK_CLI) ## synthesize the CDK app, both modes, into cdk/cdk.out/{infra,byo}
+cdk-synth: $(STAMP) $(CDK_CLI) ## synthesize the CDK app, both modes, with and without account/region
 	$(CDK_SYNTH) -o cdk.out/infra -c useInfraStack=true $(CDK_FLAGS)
 	$(CDK_SYNTH) -o cdk.out/byo $(CDK_FLAGS) $(CDK_BYO_FLAGS)
+	$(CDK_SYNTH) -o cdk.out/infra-env -c useInfraStack=true $(CDK_FLAGS) $(CDK_ENV_FLAGS)
+	$(CDK_SYNTH) -o cdk.out/byo-env $(CDK_FLAGS) $(CDK_BYO_FLAGS) $(CDK_ENV_FLAGS)
 
 # --- Local stack (tools/, tools/devstack): real processes, no Docker, no cluster ------------
 # `make tools` builds kube-apiserver, etcd, ... from the registries into ~/.cache/plattr (a

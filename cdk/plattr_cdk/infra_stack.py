@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import cast
 
-from aws_cdk import CfnOutput, Duration, Environment, RemovalPolicy, Stack
+from aws_cdk import CfnOutput, Duration, Environment, Fn, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_eks as eks
 from aws_cdk import aws_iam as iam
@@ -19,6 +19,7 @@ from .nag import (
     acknowledge_kubectl_handler,
     acknowledge_kubectl_provider,
     acknowledge_provider,
+    reported_environment,
 )
 from .platform import (
     ADMIN_SECRET_NAME,
@@ -32,7 +33,21 @@ from .platform import (
 AURORA_CLUSTER_ID = "plattr-aurora"
 
 
+AVAILABILITY_ZONES = 2
+
+
 class PlattrInfraStack(Stack):
+    @property
+    def availability_zones(self) -> list[str]:
+        """The region's first two zones, chosen by CloudFormation at deploy time (`Fn::GetAZs`).
+
+        CDK's default looks the zones up in the account when the stack's account and region
+        are given (`-c account=... -c region=...`), which needs AWS credentials at synth and
+        a `cdk.context.json` to be reproducible; this gives the same template with or
+        without them, and synthesizes offline.
+        """
+        return [Fn.select(index, Fn.get_azs()) for index in range(AVAILABILITY_ZONES)]
+
     def __init__(
         self,
         scope: Construct,
@@ -73,7 +88,7 @@ class PlattrInfraStack(Stack):
         vpc = ec2.Vpc(
             self,
             "Vpc",
-            max_azs=2,
+            max_azs=AVAILABILITY_ZONES,
             nat_gateways=1,
             subnet_configuration=[
                 ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC),
@@ -135,7 +150,8 @@ class PlattrInfraStack(Stack):
         return cluster
 
     def _acknowledge_cluster_findings(self, cluster: eks.Cluster, name: str) -> None:
-        eks_arn = "arn:<AWS::Partition>:eks:<AWS::Region>:<AWS::AccountId>"
+        env = reported_environment(cluster)
+        eks_arn = f"arn:{env.partition}:eks:{env.region}:{env.account}"
         acknowledge(
             cluster,
             "The API endpoint stays public (and private) so that CDK's kubectl handler, which "

@@ -8,8 +8,9 @@ here once, with their reasons, and applied wherever such a construct appears.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import NamedTuple
 
-from aws_cdk import Acknowledgment, CfnCondition, Stack, Validations
+from aws_cdk import Acknowledgment, CfnCondition, Stack, Token, Validations
 from aws_cdk import aws_lambda as lambda_
 from cdk_nag import AwsSolutionsChecks
 from constructs import IConstruct
@@ -17,7 +18,32 @@ from constructs import IConstruct
 MANAGED = "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/{}]"
 LAMBDA_BASIC = MANAGED.format("service-role/AWSLambdaBasicExecutionRole")
 LAMBDA_VPC = MANAGED.format("service-role/AWSLambdaVPCAccessExecutionRole")
-ASSET_BUCKET = "arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*"
+
+
+class ReportedEnvironment(NamedTuple):
+    """A stack's partition, region and account as cdk-nag writes them in a finding."""
+
+    partition: str
+    region: str
+    account: str
+
+
+def reported_environment(scope: IConstruct) -> ReportedEnvironment:
+    """The values cdk-nag puts in the ARNs of its findings for `scope`'s stack: the real ones
+    when the environment is known at synth time (`-c account=... -c region=...`), else the
+    `<AWS::Partition>`, `<AWS::Region>`, `<AWS::AccountId>` it prints for unresolved tokens.
+    An acknowledgment must match the finding exactly, so every ARN we acknowledge is built
+    from this."""
+    stack = Stack.of(scope)
+
+    def shown(value: str, pseudo: str) -> str:
+        return f"<AWS::{pseudo}>" if Token.is_unresolved(value) else value
+
+    return ReportedEnvironment(
+        shown(stack.partition, "Partition"),
+        shown(stack.region, "Region"),
+        shown(stack.account, "AccountId"),
+    )
 
 
 def enable_checks(scope: IConstruct) -> None:
@@ -69,6 +95,8 @@ def acknowledge_kubectl_handler(scope: IConstruct, *, in_vpc: bool) -> None:
     `in_vpc`: the handler runs in the cluster's VPC (a cluster CDK created), which adds the
     managed VPC-access policy.
     """
+    env = reported_environment(scope)
+    asset_bucket = f"arn:{env.partition}:s3:::cdk-hnb659fds-assets-{env.account}-{env.region}/*"
     acknowledge(
         scope,
         "aws-eks' kubectl handler: AWS managed Lambda execution and image-pull policies, and "
@@ -80,7 +108,7 @@ def acknowledge_kubectl_handler(scope: IConstruct, *, in_vpc: bool) -> None:
         "AwsSolutions-IAM5[Action::s3:GetBucket*]",
         "AwsSolutions-IAM5[Action::s3:GetObject*]",
         "AwsSolutions-IAM5[Action::s3:List*]",
-        f"AwsSolutions-IAM5[Resource::{ASSET_BUCKET}]",
+        f"AwsSolutions-IAM5[Resource::{asset_bucket}]",
     )
 
 

@@ -16,7 +16,12 @@ from . import addons
 from .config import ImportedInfra, OperatorSettings
 from .ecr import image_repository
 from .irsa import service_account_role
-from .nag import acknowledge, acknowledge_kubectl_handler, acknowledge_kubectl_provider
+from .nag import (
+    acknowledge,
+    acknowledge_kubectl_handler,
+    acknowledge_kubectl_provider,
+    reported_environment,
+)
 from .namespaces import SYSTEM_NAMESPACE, environment_namespaces, system_namespace
 from .platform import (
     ADMIN_SECRET_NAME,
@@ -185,7 +190,7 @@ class PlattrOperatorStack(Stack):
         role = service_account_role(
             self, "ControllerRole", cluster, SYSTEM_NAMESPACE, SERVICE_ACCOUNT
         )
-        buckets = f"arn:{Aws.PARTITION}:s3:::{settings.bucket_prefix}-*"
+        buckets = f"arn:{self.partition}:s3:::{settings.bucket_prefix}-*"
         role.add_to_policy(
             iam.PolicyStatement(sid="PlatformBuckets", actions=BUCKET_ACTIONS, resources=[buckets])
         )
@@ -204,6 +209,7 @@ class PlattrOperatorStack(Stack):
         role.add_to_policy(
             iam.PolicyStatement(sid="WhoAmI", actions=["sts:GetCallerIdentity"], resources=["*"])
         )
+        env = reported_environment(role)
         acknowledge(
             role,
             "Bucket and role names are derived per app and environment at run time; the "
@@ -212,9 +218,9 @@ class PlattrOperatorStack(Stack):
             f"'{APP_ROLE_PREFIX}'). sts:GetCallerIdentity, kept from the role of the operator "
             "Plattr replaces (it tells who the controller runs as), has no resource-level "
             "permissions.",
-            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::{settings.bucket_prefix}-*]",
-            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::{settings.bucket_prefix}-*/*]",
-            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/"
+            f"AwsSolutions-IAM5[Resource::arn:{env.partition}:s3:::{settings.bucket_prefix}-*]",
+            f"AwsSolutions-IAM5[Resource::arn:{env.partition}:s3:::{settings.bucket_prefix}-*/*]",
+            f"AwsSolutions-IAM5[Resource::arn:{env.partition}:iam::{env.account}:role/"
             f"{APP_ROLE_PREFIX}*]",
             "AwsSolutions-IAM5[Resource::*]",
         )
