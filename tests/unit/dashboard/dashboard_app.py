@@ -16,9 +16,9 @@ from fastapi.testclient import TestClient
 
 from controller.cache import ObjectCache
 from controller.config import DashboardSettings
-from controller.dashboard import install
-from controller.dashboard.events import EventsUnavailable, KubeEvents
-from controller.dashboard.models import EventOut
+from controller.web.app import install
+from controller.web.events import EventsUnavailable, KubeEvents
+from controller.web.models import EventOut
 from controller.kinds import ObjectKey
 from controller.kube import Kube
 from controller.metrics import Metrics

@@ -10,7 +10,7 @@ from dashboard_app import TOKEN, client, token_settings
 from benchmarks.dashboard_samples import application, put
 from controller.cache import ObjectCache
 from controller.config import ConfigError, DashboardSettings
-from controller.dashboard.oidc import OidcClient, Signer
+from controller.web.oidc import OidcClient, Signer
 
 PATHS = ("/api/v1/applications", "/api/v1/previews", "/api/v1/applications/staging/shop")
 

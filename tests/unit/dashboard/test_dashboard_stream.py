@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 
 from benchmarks.dashboard_samples import application, put
 from controller.cache import ObjectCache
-from controller.dashboard.project import Projector
-from controller.dashboard.stream import QUEUE_SIZE, RESET, ChangeHub, sse
+from controller.web.project import Projector
+from controller.web.stream import QUEUE_SIZE, RESET, ChangeHub, sse
 from controller.kinds import SECRET, ObjectKey
 
 

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, Final, Protocol
 
-from controller.dashboard.models import EventOut
+from controller.web.models import EventOut
 from controller.kinds import EVENT, ObjectKey
 from controller.kube import Kube, KubeError
 

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from controller.config import DashboardSettings
-from controller.dashboard.auth import Guard
-from controller.dashboard.events import EventReader, EventsUnavailable
-from controller.dashboard.models import ApplicationDetail, ApplicationSummary, EventOut
-from controller.dashboard.oidc import OidcClient
-from controller.dashboard.project import Projector
-from controller.dashboard.stream import ChangeHub
+from controller.web.auth import Guard
+from controller.web.events import EventReader, EventsUnavailable
+from controller.web.models import ApplicationDetail, ApplicationSummary, EventOut
+from controller.web.oidc import OidcClient
+from controller.web.project import Projector
+from controller.web.stream import ChangeHub
 from controller.kinds import ObjectKey
 from controller.runtime import ControllerView
 

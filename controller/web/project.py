@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, Final, get_args
 
 from controller.cache import ObjectCache
-from controller.dashboard.models import (
+from controller.web.models import (
     ApplicationDetail,
     ApplicationSummary,
     ConditionOut,

@@ -1,36 +1,63 @@
-"""The status dashboard and its JSON API, served by the controller's HTTP app on every
-replica from the watch cache: `install(app, view)` adds the routes and the error handlers
-(JSON `{"message": ...}` for the API, a page for people)."""
+"""The FastAPI app served on METRICS_PORT by every replica, the standbys included (their
+caches are as warm as the leader's): `/healthz`, `/readyz` and `/metrics` for Kubernetes
+and Prometheus, and the dashboard: its JSON API under `/api/v1`, its pages, and the error
+handlers (JSON `{"message": ...}` for the API, a page for people)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException
 
 from controller.config import DashboardSettings
-from controller.dashboard.api import api_router
-from controller.dashboard.events import EventReader, KubeEvents
-from controller.dashboard.oidc import CALLBACK_PATH
-from controller.dashboard.pages import page_router, templates, wants_html
-from controller.dashboard.service import Dashboard
 from controller.kube import Kube, load_api_client
 from controller.runtime import ControllerView
+from controller.web.api import api_router
+from controller.web.events import EventReader, KubeEvents
+from controller.web.oidc import CALLBACK_PATH
+from controller.web.pages import page_router, templates, wants_html
+from controller.web.service import Dashboard
+
+
+def create_app(
+    view: ControllerView, settings: DashboardSettings, events: EventReader | None = None
+) -> FastAPI:
+    """The controller's HTTP app; `settings` is `Settings.dashboard`, `events` defaults to
+    the API server's."""
+    app = FastAPI(title="Plattr controller", docs_url=None, redoc_url=None)
+
+    @app.get("/healthz")
+    def healthz() -> JSONResponse:
+        healthy = view.healthy()
+        return JSONResponse({"healthy": healthy}, status_code=200 if healthy else 500)
+
+    @app.get("/readyz")
+    def readyz() -> JSONResponse:
+        ready = view.ready()
+        body = {"ready": ready, "leader": view.leading()}
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        return Response(generate_latest(view.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    install(app, view, settings, events)
+    return app
 
 
 def install(
     app: FastAPI,
     view: ControllerView,
-    settings: DashboardSettings | None = None,
+    settings: DashboardSettings,
     events: EventReader | None = None,
 ) -> Dashboard:
-    """Mount the dashboard on `app`; settings default to the environment's."""
+    """Mount the dashboard on `app`: its routes and its error handlers."""
     events = events or KubeEvents(lambda: Kube(load_api_client(), view.metrics.count_request))
-    dashboard = Dashboard.build(view, settings or DashboardSettings.from_env(os.environ), events)
+    dashboard = Dashboard.build(view, settings, events)
     app.include_router(api_router(dashboard))
     app.include_router(page_router(dashboard))
     app.add_exception_handler(HTTPException, _http_error)
@@ -63,6 +90,3 @@ def _error(
     return templates.TemplateResponse(
         request, "error.html", {"code": code, "message": message}, status_code=code
     )
-
-
-__all__ = ["Dashboard", "install"]

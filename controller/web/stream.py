@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Final
 
 from controller.cache import ObjectCache
-from controller.dashboard.models import ApiModel, Removed
+from controller.web.models import ApiModel, Removed
 from controller.kinds import PLATTR_KINDS, ObjectKey
 
 QUEUE_SIZE: Final = 256

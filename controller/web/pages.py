@@ -12,9 +12,9 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
-from controller.dashboard.auth import COOKIE
-from controller.dashboard.models import ApplicationSummary, Phase
-from controller.dashboard.oidc import (
+from controller.web.auth import COOKIE
+from controller.web.models import ApplicationSummary, Phase
+from controller.web.oidc import (
     CALLBACK_PATH,
     SESSION_COOKIE,
     SESSION_SECONDS,
@@ -22,8 +22,8 @@ from controller.dashboard.oidc import (
     STATE_SECONDS,
     OidcError,
 )
-from controller.dashboard.project import PREVIEWS
-from controller.dashboard.service import Dashboard, Filters
+from controller.web.project import PREVIEWS
+from controller.web.service import Dashboard, Filters
 from controller.kinds import APPLICATION, PREVIEW, ObjectKey
 from plattr.models import ENVIRONMENTS
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Final
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from fastapi.responses import StreamingResponse
 
-from controller.dashboard.models import (
+from controller.web.models import (
     ApplicationDetail,
     ApplicationList,
     ApplicationSummary,
@@ -17,8 +17,8 @@ from controller.dashboard.models import (
     Phase,
     PreviewList,
 )
-from controller.dashboard.service import Dashboard, Filters
-from controller.dashboard.stream import sse
+from controller.web.service import Dashboard, Filters
+from controller.web.stream import sse
 from controller.kinds import APPLICATION, ObjectKey
 from plattr.models import Environment
 
