@@ -1,15 +1,25 @@
 """`/api/v1`: the dashboard's JSON API, served from the controller's watch cache (never a
-list from the API server per request), on every replica. Read-only."""
+list from the API server per request), on every replica. Read-only.
+
+The answers are `plattr.api` types encoded by msgspec. The OpenAPI document (`/openapi.json`)
+describes them with schemas generated from the same types (`publish_schemas`)."""
 
 from __future__ import annotations
 
 import threading
-from typing import Annotated, Any, Final
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, get_args
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response
+import msgspec
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Response
 from fastapi.responses import StreamingResponse
 
-from controller.web.models import (
+from controller.kinds import APPLICATION, ObjectKey
+from controller.web.service import Dashboard, Filters
+from controller.web.stream import sse
+from plattr.api import (
+    API_PREFIX,
+    RESPONSE_TYPES,
     ApplicationDetail,
     ApplicationList,
     ApplicationSummary,
@@ -17,19 +27,37 @@ from controller.web.models import (
     Phase,
     PreviewList,
 )
-from controller.web.service import Dashboard, Filters
-from controller.web.stream import sse
-from controller.kinds import APPLICATION, ObjectKey
 from plattr.models import Environment
 
+if TYPE_CHECKING:
+    PhaseQuery = Phase
+else:  # pydantic reports a union of Literals branch by branch: flat, a bad `phase` is one line
+    PhaseQuery = Literal[tuple(value for part in get_args(Phase) for value in get_args(part))]
+
 JSON: Final = "application/json"
-ERRORS: Final[dict[int | str, dict[str, Any]]] = {
-    401: {"model": ErrorOut, "description": "Not signed in (DASHBOARD_AUTH=token)"},
-    422: {"model": ErrorOut, "description": "A parameter is not valid"},
-}
+REF_TEMPLATE: Final = "#/components/schemas/{name}"
 Text = Annotated[
     str | None, Query(max_length=100, description="Part of the name, namespace or image")
 ]
+
+
+def answer(body: type[msgspec.Struct], description: str) -> dict[str, Any]:
+    """An OpenAPI response whose JSON body is `body`, one of `plattr.api.RESPONSE_TYPES`."""
+    schema = {"$ref": REF_TEMPLATE.format(name=body.__name__)}
+    return {"description": description, "content": {JSON: {"schema": schema}}}
+
+
+ERRORS: Final[dict[int | str, dict[str, Any]]] = {
+    401: answer(ErrorOut, "Not signed in (DASHBOARD_AUTH=token or oidc)"),
+    422: answer(ErrorOut, "A parameter is not valid"),
+}
+
+
+def encoded(
+    value: msgspec.Struct, status_code: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
+    """`value` as the JSON body of a response."""
+    return Response(msgspec.json.encode(value), status_code, headers, media_type=JSON)
 
 
 class LastBody:
@@ -44,7 +72,7 @@ class LastBody:
             last = self._last
         if last is not None and last[0] is summaries:
             return last[1]
-        body = ApplicationList(items=list(summaries)).model_dump_json(by_alias=True).encode()
+        body = msgspec.json.encode(ApplicationList(items=summaries))
         with self._lock:
             self._last = (summaries, body)
         return body
@@ -52,15 +80,18 @@ class LastBody:
 
 def api_router(dashboard: Dashboard) -> APIRouter:
     router = APIRouter(
-        prefix="/api/v1", tags=["dashboard"], dependencies=[Depends(dashboard.guard)]
+        prefix=API_PREFIX, tags=["dashboard"], dependencies=[Depends(dashboard.guard)]
     )
 
     unfiltered = LastBody()
 
-    @router.get("/applications", response_model=ApplicationList, responses=ERRORS)
+    @router.get(
+        "/applications",
+        responses={200: answer(ApplicationList, "The Applications"), **ERRORS},
+    )
     def list_applications(
         environment: Environment | None = None,
-        phase: Phase | None = None,
+        phase: PhaseQuery | None = None,
         text: Text = None,
     ) -> Response:
         """Every Application, filtered, sorted by app then environment."""
@@ -68,30 +99,29 @@ def api_router(dashboard: Dashboard) -> APIRouter:
         summaries = dashboard.projector.applications()
         if wanted == Filters():
             return Response(unfiltered.of(summaries), media_type=JSON)
-        items = [item for item in summaries if wanted(item)]
-        return Response(
-            ApplicationList(items=items).model_dump_json(by_alias=True), media_type=JSON
-        )
+        return encoded(ApplicationList(items=tuple(item for item in summaries if wanted(item))))
 
     @router.get(
         "/applications/{namespace}/{name}",
-        response_model=ApplicationDetail,
-        response_model_by_alias=True,
-        responses={**ERRORS, 404: {"model": ErrorOut, "description": "No such Application"}},
+        responses={
+            200: answer(ApplicationDetail, "The Application"),
+            **ERRORS,
+            404: answer(ErrorOut, "No such Application"),
+        },
     )
-    def get_application(namespace: str, name: str) -> ApplicationDetail:
+    def get_application(namespace: str, name: str) -> Response:
         """One Application: spec summary, every condition, Secret names, recent Events."""
         found = dashboard.detail(ObjectKey(APPLICATION.name, namespace, name))
         if found is None:
             raise HTTPException(404, f"no Application {name} in namespace {namespace}")
-        return found
+        return encoded(found)
 
-    @router.get("/previews", response_model=PreviewList, responses=ERRORS)
-    def list_previews(phase: Phase | None = None, text: Text = None) -> Response:
+    @router.get("/previews", responses={200: answer(PreviewList, "The previews"), **ERRORS})
+    def list_previews(phase: PhaseQuery | None = None, text: Text = None) -> Response:
         """Every PreviewEnvironment with its pull request, URL and time left."""
         wanted = Filters(None, phase, text)
-        items = [item for item in dashboard.projector.previews() if wanted(item)]
-        return Response(PreviewList(items=items).model_dump_json(by_alias=True), media_type=JSON)
+        previews = dashboard.projector.previews()
+        return encoded(PreviewList(items=tuple(item for item in previews if wanted(item))))
 
     @router.get(
         "/stream",
@@ -100,7 +130,7 @@ def api_router(dashboard: Dashboard) -> APIRouter:
             **ERRORS,
             200: {
                 "description": "Server-sent events: `upsert` (an ApplicationSummary or "
-                "PreviewSummary), `delete` ({kind, namespace, name}), `reset` (reload all)",
+                "PreviewSummary), `delete` (a Removed), `reset` (reload all)",
                 "content": {"text/event-stream": {"schema": {"type": "string"}}},
             },
         },
@@ -116,3 +146,19 @@ def api_router(dashboard: Dashboard) -> APIRouter:
         )
 
     return router
+
+
+def publish_schemas(app: FastAPI) -> None:
+    """Add the JSON Schemas of every `plattr.api` response type to `app`'s OpenAPI
+    document, where the routes' `responses` refer to them."""
+    _, components = msgspec.json.schema_components(RESPONSE_TYPES, ref_template=REF_TEMPLATE)
+    document = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = document()  # FastAPI keeps it in app.openapi_schema
+        schema.setdefault("components", {}).setdefault("schemas", {}).update(components)
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -16,11 +16,12 @@ from starlette.exceptions import HTTPException
 from controller.config import DashboardSettings
 from controller.kube import Kube, load_api_client
 from controller.runtime import ControllerView
-from controller.web.api import api_router
+from controller.web.api import api_router, encoded, publish_schemas
 from controller.web.events import EventReader, KubeEvents
 from controller.web.oidc import CALLBACK_PATH
 from controller.web.pages import page_router, templates, wants_html
 from controller.web.service import Dashboard
+from plattr.api import ErrorOut
 
 
 def create_app(
@@ -59,6 +60,7 @@ def install(
     events = events or KubeEvents(lambda: Kube(load_api_client(), view.metrics.count_request))
     dashboard = Dashboard.build(view, settings, events)
     app.include_router(api_router(dashboard))
+    publish_schemas(app)
     app.include_router(page_router(dashboard))
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _invalid)
@@ -84,7 +86,7 @@ def _error(
     request: Request, code: int, message: str, headers: Mapping[str, str] | None = None
 ) -> Response:
     if not wants_html(request):
-        return JSONResponse({"message": message}, status_code=code, headers=dict(headers or {}))
+        return encoded(ErrorOut(message=message), code, headers)
     if code == 401 and request.url.path != CALLBACK_PATH:  # a failed sign-in is shown, not retried
         return RedirectResponse("/login", status_code=303)
     return templates.TemplateResponse(

@@ -6,10 +6,10 @@ from fastapi.testclient import TestClient
 
 from controller.cache import ObjectCache
 from controller.config import DashboardSettings
-from controller.web import create_app
 from controller.metrics import Metrics, resource_of
 from controller.provisioners.counting import CallCounter
 from controller.runtime import ControllerView
+from controller.web import create_app
 
 
 def client(*, ready: bool) -> tuple[TestClient, Metrics]:

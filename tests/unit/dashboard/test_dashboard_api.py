@@ -12,9 +12,9 @@ from fastapi.testclient import TestClient
 from benchmarks.dashboard_samples import application, preview, put
 from controller.cache import ObjectCache
 from controller.config import DashboardSettings
-from controller.web.models import EventOut
-from controller.web import create_app
 from controller.kinds import SECRET, ObjectKey
+from controller.web import create_app
+from plattr.api import EventOut
 
 PASSWORD = "pw-Zq81-never-shown"
 
