@@ -36,9 +36,10 @@ def serve(port: int, churn: bool) -> None:
 
     from benchmarks.dashboard_samples import application, fill, put
     from controller.cache import ObjectCache
-    from controller.http import create_app
+    from controller.config import DashboardSettings
     from controller.metrics import Metrics
     from controller.runtime import ControllerView
+    from controller.web import create_app
 
     cache = ObjectCache()
     fill(cache, APPS)
@@ -59,7 +60,9 @@ def serve(port: int, churn: bool) -> None:
                 put(cache, application("app-0000", "production", phases[n % 2]))
 
         threading.Thread(target=touch, daemon=True).start()
-    uvicorn.run(create_app(view), host="127.0.0.1", port=port, log_level="warning")
+    uvicorn.run(
+        create_app(view, DashboardSettings()), host="127.0.0.1", port=port, log_level="warning"
+    )
 
 
 def _free_port() -> int:

@@ -12,12 +12,12 @@ import uvicorn
 
 from controller import logs
 from controller.config import ConfigError, Settings
-from controller.http import create_app
 from controller.kube import Kube, load_api_client
 from controller.metrics import Metrics
 from controller.provisioners.interfaces import ProvisionerError
 from controller.runtime import Controller
 from controller.services import build_provisioners
+from controller.web import create_app
 
 log = logging.getLogger("controller")
 
@@ -43,7 +43,7 @@ def main() -> int:
     controller.start()
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(controller.view),
+            create_app(controller.view, settings.dashboard),
             host=settings.metrics_host,
             port=settings.metrics_port,
             log_config=None,

@@ -19,8 +19,8 @@ from fastapi import FastAPI
 from benchmarks.dashboard_samples import application, put
 from controller.cache import ObjectCache
 from controller.config import DashboardSettings
-from controller.dashboard import install
-from controller.dashboard.oidc import SESSION_COOKIE
+from controller.web.app import install
+from controller.web.oidc import SESSION_COOKIE
 from tests.unit.dashboard.dashboard_app import FakeEvents, serve_app, view_of
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]

@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from controller.cache import ObjectCache
-from controller.http import create_app
+from controller.config import DashboardSettings
 from controller.metrics import Metrics, resource_of
 from controller.provisioners.counting import CallCounter
 from controller.runtime import ControllerView
+from controller.web import create_app
 
 
 def client(*, ready: bool) -> tuple[TestClient, Metrics]:
@@ -21,7 +22,7 @@ def client(*, ready: bool) -> tuple[TestClient, Metrics]:
         leading=lambda: False,
         base_domain="apps.example.com",
     )
-    return TestClient(create_app(view)), metrics
+    return TestClient(create_app(view, DashboardSettings())), metrics
 
 
 def test_health_and_readiness() -> None:

@@ -16,13 +16,13 @@ from fastapi.testclient import TestClient
 
 from controller.cache import ObjectCache
 from controller.config import DashboardSettings
-from controller.dashboard import install
-from controller.dashboard.events import EventsUnavailable, KubeEvents
-from controller.dashboard.models import EventOut
 from controller.kinds import ObjectKey
 from controller.kube import Kube
 from controller.metrics import Metrics
 from controller.runtime import ControllerView
+from controller.web.app import install
+from controller.web.events import EventsUnavailable, KubeEvents
+from plattr.api import EventOut
 
 TOKEN = "s3cret-dashboard-token-0123456789"
 
@@ -33,11 +33,11 @@ class FakeEvents:
     unavailable: bool = False
     asked: list[ObjectKey] = field(default_factory=list)
 
-    def recent(self, key: ObjectKey) -> list[EventOut]:
+    def recent(self, key: ObjectKey) -> tuple[EventOut, ...]:
         self.asked.append(key)
         if self.unavailable:
             raise EventsUnavailable("the API server did not list the Events in 2 s")
-        return self.events
+        return tuple(self.events)
 
 
 def view_of(cache: ObjectCache) -> ControllerView:

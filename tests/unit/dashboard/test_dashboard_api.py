@@ -11,9 +11,10 @@ from fastapi.testclient import TestClient
 
 from benchmarks.dashboard_samples import application, preview, put
 from controller.cache import ObjectCache
-from controller.dashboard.models import EventOut
-from controller.http import create_app
+from controller.config import DashboardSettings
 from controller.kinds import SECRET, ObjectKey
+from controller.web import create_app
+from plattr.api import EventOut
 
 PASSWORD = "pw-Zq81-never-shown"
 
@@ -159,11 +160,9 @@ def test_only_reads(cache: ObjectCache) -> None:
             assert http.request(method, path).status_code == 405
 
 
-def test_the_controllers_http_app_serves_the_dashboard(
-    cache: ObjectCache, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("ARGOCD_URL", "https://argocd.example.org")
-    http = TestClient(create_app(view_of(cache)))
+def test_the_controllers_http_app_serves_the_dashboard(cache: ObjectCache) -> None:
+    settings = DashboardSettings.from_env({"ARGOCD_URL": "https://argocd.example.org"})
+    http = TestClient(create_app(view_of(cache), settings))
     [shop] = http.get("/api/v1/applications?environment=production").json()["items"]
     assert shop["argocdUrl"].startswith("https://argocd.example.org/")
     assert http.get("/healthz").status_code == 200

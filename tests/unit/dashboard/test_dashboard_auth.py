@@ -3,14 +3,19 @@ form's cookie), and the token's value is never echoed."""
 
 from __future__ import annotations
 
-import httpx
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+
 import pytest
-from dashboard_app import TOKEN, client, token_settings
+from dashboard_app import TOKEN, client, serve_app, token_settings
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
 
 from benchmarks.dashboard_samples import application, put
 from controller.cache import ObjectCache
 from controller.config import ConfigError, DashboardSettings
-from controller.dashboard.oidc import OidcClient, Signer
+from controller.web.oidc import SESSION_SECONDS, OidcClient
 
 PATHS = ("/api/v1/applications", "/api/v1/previews", "/api/v1/applications/staging/shop")
 
@@ -70,18 +75,19 @@ def test_settings_refuse_token_mode_without_a_long_token() -> None:
     assert TOKEN not in repr(settings)
 
 
-def test_signed_values_refuse_tampering_and_expire() -> None:
+def test_sessions_refuse_tampering_and_expire() -> None:
     now = [1000.0]
-    signer = Signer(b"k" * 32, clock=lambda: now[0])
-    value = signer.sign({"user": "ada"}, 60)
-    assert signer.unsign(value) == {"user": "ada", "exp": 1060}
-    body, _, mac = value.partition(".")
-    assert signer.unsign(f"{body}x.{mac}") is None
-    assert signer.unsign(f"{body}.{mac[:-2]}") is None
-    assert Signer(b"other" * 8).unsign(value) is None
-    assert signer.unsign(None) is None
-    now[0] = 1061.0
-    assert signer.unsign(value) is None
+    oidc = OidcClient(oidc_settings(), clock=lambda: now[0])
+    cookie = oidc.session_for("ada")
+    assert oidc.session_user(cookie) == "ada"
+    body, _, mac = cookie.rpartition(".")
+    assert oidc.session_user(f"{body}x.{mac}") is None
+    assert oidc.session_user(f"{body}.{mac[:-2]}") is None
+    other = OidcClient(replace(oidc_settings(), oidc_client_secret="another-secret"))
+    assert other.session_user(cookie) is None
+    assert oidc.session_user(None) is None
+    now[0] += SESSION_SECONDS + 1
+    assert oidc.session_user(cookie) is None
 
 
 def test_settings_for_oidc_name_what_is_missing_and_hide_the_secret() -> None:
@@ -99,25 +105,32 @@ def test_settings_for_oidc_name_what_is_missing_and_hide_the_secret() -> None:
     assert "client-secret-value" not in repr(settings)
 
 
-def fake_provider(calls: list[str]) -> httpx.Client:
-    issuer = "https://sso.example.com/realms/platform"
+@contextmanager
+def fake_provider(calls: list[str]) -> Iterator[str]:
+    """An OpenID Connect provider that knows one access token; yields its issuer URL."""
+    provider = FastAPI()
+    issuer = ""
 
-    def answer(request: httpx.Request) -> httpx.Response:
-        calls.append(request.url.path)
-        if request.url.path.endswith("openid-configuration"):
-            return httpx.Response(
-                200,
-                json={
-                    "issuer": issuer,
-                    "authorization_endpoint": f"{issuer}/auth",
-                    "token_endpoint": f"{issuer}/token",
-                    "userinfo_endpoint": f"{issuer}/userinfo",
-                },
-            )
-        good = request.headers.get("authorization") == "Bearer good-token"
-        return httpx.Response(200, json={"sub": "ada"}) if good else httpx.Response(401)
+    @provider.get("/realms/platform/.well-known/openid-configuration")
+    def discovery() -> dict[str, str]:
+        calls.append("discovery")
+        return {
+            "issuer": issuer,
+            "authorization_endpoint": f"{issuer}/auth",
+            "token_endpoint": f"{issuer}/token",
+            "userinfo_endpoint": f"{issuer}/userinfo",
+        }
 
-    return httpx.Client(transport=httpx.MockTransport(answer))
+    @provider.get("/realms/platform/userinfo")
+    def userinfo(request: Request) -> Response:
+        calls.append("userinfo")
+        if request.headers.get("authorization") == "Bearer good-token":
+            return JSONResponse({"sub": "ada"})
+        return Response(status_code=401)
+
+    with serve_app(provider) as url:
+        issuer = f"{url}/realms/platform"
+        yield issuer
 
 
 def oidc_settings() -> DashboardSettings:
@@ -132,11 +145,12 @@ def oidc_settings() -> DashboardSettings:
 
 def test_oidc_bearer_tokens_are_checked_at_userinfo_once_a_minute() -> None:
     calls: list[str] = []
-    oidc = OidcClient(oidc_settings(), fake_provider(calls))
-    assert oidc.token_user("good-token") == "ada"
-    assert oidc.token_user("good-token") == "ada"
-    assert oidc.token_user("bad-token") is None
-    assert calls.count("/realms/platform/userinfo") == 2
+    with fake_provider(calls) as issuer:
+        oidc = OidcClient(replace(oidc_settings(), oidc_issuer=issuer))
+        assert oidc.token_user("good-token") == "ada"
+        assert oidc.token_user("good-token") == "ada"
+        assert oidc.token_user("bad-token") is None
+    assert calls.count("userinfo") == 2
 
 
 def test_oidc_login_sends_people_to_the_provider_with_a_state(cache: ObjectCache) -> None:

@@ -8,7 +8,7 @@ from dashboard_app import FakeEvents, client
 
 from benchmarks.dashboard_samples import application, preview, put
 from controller.cache import ObjectCache
-from controller.dashboard.models import EventOut
+from plattr.api import EventOut
 
 
 @pytest.fixture

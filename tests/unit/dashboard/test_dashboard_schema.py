@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, settings
 from benchmarks.dashboard_samples import application, preview, put
 from controller.cache import ObjectCache
 from controller.config import DashboardSettings
-from controller.dashboard import install
+from controller.web.app import install
 
 
 def dashboard() -> FastAPI:

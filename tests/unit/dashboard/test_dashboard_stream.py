@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator
 
 from benchmarks.dashboard_samples import application, put
 from controller.cache import ObjectCache
-from controller.dashboard.project import Projector
-from controller.dashboard.stream import QUEUE_SIZE, RESET, ChangeHub, sse
 from controller.kinds import SECRET, ObjectKey
+from controller.web.project import Projector
+from controller.web.stream import QUEUE_SIZE, RESET, ChangeHub, sse
 
 
 def test_cache_tells_listeners_each_change_and_stops_when_unsubscribed() -> None:

@@ -1,4 +1,4 @@
-"""Cached Applications and PreviewEnvironments as the API's models.
+"""Cached Applications and PreviewEnvironments as the API's types (`plattr.api`).
 
 Reads the raw objects leniently (an object the API server accepted always gets a card, even
 one the controller could not decode). Each summary is kept until the object's
@@ -13,8 +13,12 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, Final, get_args
 
+import msgspec
+
 from controller.cache import ObjectCache
-from controller.dashboard.models import (
+from controller.kinds import APPLICATION, PREVIEW, KubeObject, ObjectKey
+from controller.subjects import parse_rfc3339, preview_expiry
+from plattr.api import (
     ApplicationDetail,
     ApplicationSummary,
     ConditionOut,
@@ -23,13 +27,12 @@ from controller.dashboard.models import (
     PreviewSummary,
     SpecSummary,
 )
-from controller.kinds import APPLICATION, PREVIEW, KubeObject, ObjectKey
-from controller.subjects import parse_rfc3339, preview_expiry
+from plattr.models import Phase as ResourcePhase
 from plattr.naming import PREVIEW_NAMESPACE_PREFIX, Target
 
 PREVIEWS: Final = "previews"
 """The board's column for PreviewEnvironments (Applications have their spec.environment)."""
-PHASES: Final[tuple[str, ...]] = get_args(Phase)
+RESOURCE_PHASES: Final[tuple[str, ...]] = get_args(ResourcePhase)
 Clock = Callable[[], datetime]
 
 
@@ -85,7 +88,7 @@ class Projector:
         return found
 
     def detail(
-        self, key: ObjectKey, events: list[EventOut], events_error: str | None
+        self, key: ObjectKey, events: tuple[EventOut, ...], events_error: str | None
     ) -> ApplicationDetail | None:
         obj = self.cache.get(key)
         summary = self.summary(key)
@@ -96,7 +99,7 @@ class Projector:
             summary=summary,
             spec=_spec_summary(obj.get("spec") or {}),
             conditions=_conditions(status),
-            secrets=sorted(str(name) for name in status.get("secrets") or []),
+            secrets=tuple(sorted(str(name) for name in status.get("secrets") or [])),
             events=events,
             events_error=events_error,
             observed_generation=status.get("observedGeneration"),
@@ -180,7 +183,7 @@ class Projector:
             "message": status.get("message") or None,
             "url": url,
             "argocd_url": self._argocd_link(target),
-            "failing": [c for c in conditions if c.status != "True"],
+            "failing": tuple(c for c in conditions if c.status != "True"),
             "updated_at": max(transitions, default=obj["metadata"].get("creationTimestamp")),
         }
 
@@ -200,10 +203,10 @@ class Projector:
 def _phase(value: object) -> Phase:
     if value is None:
         return "Pending"
-    return value if value in PHASES else "Unknown"  # type: ignore[return-value]
+    return value if value in RESOURCE_PHASES else "Unknown"  # type: ignore[return-value]
 
 
-def _conditions(status: dict[str, Any]) -> list[ConditionOut]:
+def _conditions(status: dict[str, Any]) -> tuple[ConditionOut, ...]:
     found = []
     for raw in status.get("conditions") or []:
         state = raw.get("status")
@@ -216,7 +219,7 @@ def _conditions(status: dict[str, Any]) -> list[ConditionOut]:
                 last_transition_time=raw.get("lastTransitionTime"),
             )
         )
-    return found
+    return tuple(found)
 
 
 def _spec_summary(spec: dict[str, Any]) -> SpecSummary:
@@ -228,16 +231,18 @@ def _spec_summary(spec: dict[str, Any]) -> SpecSummary:
         image_ref=spec.get("imageRef"),
         repository=spec.get("repository"),
         database=bool((spec.get("database") or {}).get("enabled")),
-        buckets=_names(storage.get("buckets")) if storage.get("enabled") else [],
-        auth_providers=[str(p) for p in auth.get("providers") or []] if auth.get("enabled") else [],
+        buckets=_names(storage.get("buckets")) if storage.get("enabled") else (),
+        auth_providers=tuple(str(p) for p in auth.get("providers") or [])
+        if auth.get("enabled")
+        else (),
         replicas_min=scaling.get("min"),
         replicas_max=scaling.get("max"),
         deletion_policy=spec.get("deletionPolicy"),
     )
 
 
-def _names(items: Iterable[Any] | None) -> list[str]:
-    return [str(item.get("name")) for item in items or [] if isinstance(item, dict)]
+def _names(items: Iterable[Any] | None) -> tuple[str, ...]:
+    return tuple(str(item.get("name")) for item in items or [] if isinstance(item, dict))
 
 
 def _expires_at(obj: KubeObject) -> str | None:
@@ -259,7 +264,7 @@ def _with_time_left(summary: PreviewSummary, now: datetime) -> PreviewSummary:
     except ValueError:
         return summary
     left = max(seconds, 0)
-    return summary.model_copy(update={"seconds_left": left, "time_left": time_left(seconds)})
+    return msgspec.structs.replace(summary, seconds_left=left, time_left=time_left(seconds))
 
 
 def time_left(seconds: int) -> str:

@@ -13,9 +13,11 @@ import threading
 from collections.abc import AsyncIterator, Callable
 from typing import Final
 
+import msgspec
+
 from controller.cache import ObjectCache
-from controller.dashboard.models import ApiModel, Removed
 from controller.kinds import PLATTR_KINDS, ObjectKey
+from plattr.api import STREAM_DELETE, STREAM_RESET, STREAM_UPSERT, ApplicationSummary, Removed
 
 QUEUE_SIZE: Final = 256
 KEEPALIVE_SECONDS: Final = 15.0
@@ -72,8 +74,8 @@ class ChangeHub:
             return len(self._subscriptions)
 
 
-Render = Callable[[ObjectKey], ApiModel | None]
-"""The current model of a key, or None once the object is gone."""
+Render = Callable[[ObjectKey], ApplicationSummary | None]
+"""The current summary of a key, or None once the object is gone."""
 
 
 async def sse(
@@ -94,15 +96,15 @@ async def sse(
                 yield ": keepalive\n\n"
                 continue
             if key == RESET:
-                yield "event: reset\ndata: {}\n\n"
+                yield f"event: {STREAM_RESET}\ndata: {{}}\n\n"
             elif wanted(key):
                 yield frame(key, render(key))
     finally:
         hub.unsubscribe(subscription)
 
 
-def frame(key: ObjectKey, model: ApiModel | None) -> str:
-    if model is None:
-        gone = Removed.model_validate(key._asdict())
-        return f"event: delete\ndata: {gone.model_dump_json(by_alias=True)}\n\n"
-    return f"event: upsert\ndata: {model.model_dump_json(by_alias=True)}\n\n"
+def frame(key: ObjectKey, summary: ApplicationSummary | None) -> str:
+    if summary is None:
+        gone = msgspec.convert(key._asdict(), Removed)
+        return f"event: {STREAM_DELETE}\ndata: {msgspec.json.encode(gone).decode()}\n\n"
+    return f"event: {STREAM_UPSERT}\ndata: {msgspec.json.encode(summary).decode()}\n\n"

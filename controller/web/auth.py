@@ -17,7 +17,7 @@ from typing import Final
 from fastapi import HTTPException, Request, status
 
 from controller.config import DashboardSettings
-from controller.dashboard.oidc import SESSION_COOKIE, OidcClient, OidcError
+from controller.web.oidc import SESSION_COOKIE, OidcClient, OidcError
 
 COOKIE: Final = "plattr_dashboard_token"
 HOW: Final = {

@@ -8,14 +8,14 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from controller.config import DashboardSettings
-from controller.dashboard.auth import Guard
-from controller.dashboard.events import EventReader, EventsUnavailable
-from controller.dashboard.models import ApplicationDetail, ApplicationSummary, EventOut
-from controller.dashboard.oidc import OidcClient
-from controller.dashboard.project import Projector
-from controller.dashboard.stream import ChangeHub
 from controller.kinds import ObjectKey
 from controller.runtime import ControllerView
+from controller.web.auth import Guard
+from controller.web.events import EventReader, EventsUnavailable
+from controller.web.oidc import OidcClient
+from controller.web.project import Projector
+from controller.web.stream import ChangeHub
+from plattr.api import ApplicationDetail, ApplicationSummary, EventOut
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ class Dashboard:
     def detail(self, key: ObjectKey) -> ApplicationDetail | None:
         if self.view.cache.get(key) is None:
             return None
-        events: list[EventOut] = []
+        events: tuple[EventOut, ...] = ()
         error = None
         try:
             events = self.events.recent(key)

@@ -12,9 +12,10 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
-from controller.dashboard.auth import COOKIE
-from controller.dashboard.models import ApplicationSummary, Phase
-from controller.dashboard.oidc import (
+from controller.kinds import APPLICATION, PREVIEW, ObjectKey
+from controller.web.api import PhaseQuery
+from controller.web.auth import COOKIE
+from controller.web.oidc import (
     CALLBACK_PATH,
     SESSION_COOKIE,
     SESSION_SECONDS,
@@ -22,9 +23,9 @@ from controller.dashboard.oidc import (
     STATE_SECONDS,
     OidcError,
 )
-from controller.dashboard.project import PREVIEWS
-from controller.dashboard.service import Dashboard, Filters
-from controller.kinds import APPLICATION, PREVIEW, ObjectKey
+from controller.web.project import PREVIEWS
+from controller.web.service import Dashboard, Filters
+from plattr.api import ApplicationSummary
 from plattr.models import ENVIRONMENTS
 
 HERE: Final = Path(__file__).parent
@@ -48,7 +49,7 @@ def page_router(dashboard: Dashboard) -> APIRouter:
     def board(
         request: Request,
         environment: str | None = None,
-        phase: Phase | None = None,
+        phase: PhaseQuery | None = None,
         text: Annotated[str | None, Query(max_length=100)] = None,
     ) -> Response:
         wanted = Filters(environment, phase, text)
@@ -153,7 +154,7 @@ def _card(dashboard: Dashboard, kind: str) -> Callable[..., Response]:
         name: str,
         *,
         environment: str | None = None,
-        phase: Phase | None = None,
+        phase: PhaseQuery | None = None,
         text: Annotated[str | None, Query(max_length=100)] = None,
     ) -> Response:
         """One card, for the live updates; 204 when it is gone or filtered out."""

@@ -12,9 +12,9 @@ import threading
 from collections.abc import Callable
 from typing import Any, Final, Protocol
 
-from controller.dashboard.models import EventOut
 from controller.kinds import EVENT, ObjectKey
 from controller.kube import Kube, KubeError
+from plattr.api import EventOut
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ LIMIT: Final = 50
 
 
 class EventReader(Protocol):
-    def recent(self, key: ObjectKey) -> list[EventOut]:
+    def recent(self, key: ObjectKey) -> tuple[EventOut, ...]:
         """Newest first; raises `EventsUnavailable` with a reason for people."""
         ...
 
@@ -41,7 +41,7 @@ class KubeEvents:
         self._kube: Kube | None = None
         self._lock = threading.Lock()
 
-    def recent(self, key: ObjectKey) -> list[EventOut]:
+    def recent(self, key: ObjectKey) -> tuple[EventOut, ...]:
         selector = f"involvedObject.kind={key.kind},involvedObject.name={key.name}"
         try:
             answer = self._client().request(
@@ -67,7 +67,7 @@ class KubeEvents:
             return self._kube
 
 
-def newest_first(items: list[dict[str, Any]]) -> list[EventOut]:
+def newest_first(items: list[dict[str, Any]]) -> tuple[EventOut, ...]:
     events = [
         EventOut(
             type=str(item.get("type") or "Normal"),
@@ -78,7 +78,7 @@ def newest_first(items: list[dict[str, Any]]) -> list[EventOut]:
         )
         for item in items
     ]
-    return sorted(events, key=lambda event: event.last_seen or "", reverse=True)
+    return tuple(sorted(events, key=lambda event: event.last_seen or "", reverse=True))
 
 
 def _last_seen(item: dict[str, Any]) -> str | None:

@@ -1,0 +1,164 @@
+"""`/api/v1`: the dashboard's JSON API, served from the controller's watch cache (never a
+list from the API server per request), on every replica. Read-only.
+
+The answers are `plattr.api` types encoded by msgspec. The OpenAPI document (`/openapi.json`)
+describes them with schemas generated from the same types (`publish_schemas`)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, get_args
+
+import msgspec
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Response
+from fastapi.responses import StreamingResponse
+
+from controller.kinds import APPLICATION, ObjectKey
+from controller.web.service import Dashboard, Filters
+from controller.web.stream import sse
+from plattr.api import (
+    API_PREFIX,
+    RESPONSE_TYPES,
+    ApplicationDetail,
+    ApplicationList,
+    ApplicationSummary,
+    ErrorOut,
+    Phase,
+    PreviewList,
+)
+from plattr.models import Environment
+
+if TYPE_CHECKING:
+    PhaseQuery = Phase
+else:  # pydantic reports a union of Literals branch by branch: flat, a bad `phase` is one line
+    PhaseQuery = Literal[tuple(value for part in get_args(Phase) for value in get_args(part))]
+
+JSON: Final = "application/json"
+REF_TEMPLATE: Final = "#/components/schemas/{name}"
+Text = Annotated[
+    str | None, Query(max_length=100, description="Part of the name, namespace or image")
+]
+
+
+def answer(body: type[msgspec.Struct], description: str) -> dict[str, Any]:
+    """An OpenAPI response whose JSON body is `body`, one of `plattr.api.RESPONSE_TYPES`."""
+    schema = {"$ref": REF_TEMPLATE.format(name=body.__name__)}
+    return {"description": description, "content": {JSON: {"schema": schema}}}
+
+
+ERRORS: Final[dict[int | str, dict[str, Any]]] = {
+    401: answer(ErrorOut, "Not signed in (DASHBOARD_AUTH=token or oidc)"),
+    422: answer(ErrorOut, "A parameter is not valid"),
+}
+
+
+def encoded(
+    value: msgspec.Struct, status_code: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
+    """`value` as the JSON body of a response."""
+    return Response(msgspec.json.encode(value), status_code, headers, media_type=JSON)
+
+
+class LastBody:
+    """The JSON of the unfiltered list, kept while the projector returns the same tuple."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last: tuple[tuple[ApplicationSummary, ...], bytes] | None = None
+
+    def of(self, summaries: tuple[ApplicationSummary, ...]) -> bytes:
+        with self._lock:
+            last = self._last
+        if last is not None and last[0] is summaries:
+            return last[1]
+        body = msgspec.json.encode(ApplicationList(items=summaries))
+        with self._lock:
+            self._last = (summaries, body)
+        return body
+
+
+def api_router(dashboard: Dashboard) -> APIRouter:
+    router = APIRouter(
+        prefix=API_PREFIX, tags=["dashboard"], dependencies=[Depends(dashboard.guard)]
+    )
+
+    unfiltered = LastBody()
+
+    @router.get(
+        "/applications",
+        responses={200: answer(ApplicationList, "The Applications"), **ERRORS},
+    )
+    def list_applications(
+        environment: Environment | None = None,
+        phase: PhaseQuery | None = None,
+        text: Text = None,
+    ) -> Response:
+        """Every Application, filtered, sorted by app then environment."""
+        wanted = Filters(environment, phase, text)
+        summaries = dashboard.projector.applications()
+        if wanted == Filters():
+            return Response(unfiltered.of(summaries), media_type=JSON)
+        return encoded(ApplicationList(items=tuple(item for item in summaries if wanted(item))))
+
+    @router.get(
+        "/applications/{namespace}/{name}",
+        responses={
+            200: answer(ApplicationDetail, "The Application"),
+            **ERRORS,
+            404: answer(ErrorOut, "No such Application"),
+        },
+    )
+    def get_application(namespace: str, name: str) -> Response:
+        """One Application: spec summary, every condition, Secret names, recent Events."""
+        found = dashboard.detail(ObjectKey(APPLICATION.name, namespace, name))
+        if found is None:
+            raise HTTPException(404, f"no Application {name} in namespace {namespace}")
+        return encoded(found)
+
+    @router.get("/previews", responses={200: answer(PreviewList, "The previews"), **ERRORS})
+    def list_previews(phase: PhaseQuery | None = None, text: Text = None) -> Response:
+        """Every PreviewEnvironment with its pull request, URL and time left."""
+        wanted = Filters(None, phase, text)
+        previews = dashboard.projector.previews()
+        return encoded(PreviewList(items=tuple(item for item in previews if wanted(item))))
+
+    @router.get(
+        "/stream",
+        response_class=StreamingResponse,
+        responses={
+            **ERRORS,
+            200: {
+                "description": "Server-sent events: `upsert` (an ApplicationSummary or "
+                "PreviewSummary), `delete` (a Removed), `reset` (reload all)",
+                "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            },
+        },
+    )
+    def stream(namespace: str | None = None, name: str | None = None) -> StreamingResponse:
+        """Changes to Applications and PreviewEnvironments as they reach the cache; `name`
+        follows one app (its previews included)."""
+        events = sse(dashboard.hub, dashboard.render, dashboard.wanted(namespace, name))
+        return StreamingResponse(
+            events,
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
+
+    return router
+
+
+def publish_schemas(app: FastAPI) -> None:
+    """Add the JSON Schemas of every `plattr.api` response type to `app`'s OpenAPI
+    document, where the routes' `responses` refer to them."""
+    _, components = msgspec.json.schema_components(RESPONSE_TYPES, ref_template=REF_TEMPLATE)
+    document = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = document()  # FastAPI keeps it in app.openapi_schema
+        schema.setdefault("components", {}).setdefault("schemas", {}).update(components)
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
