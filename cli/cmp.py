@@ -4,55 +4,74 @@ Argo CD runs it with the app's source path as working directory and the environm
 described in its CMP docs. It prints only manifests on stdout, as a YAML stream of one-line
 JSON documents (fast to write, parsed by Argo CD like any YAML). On any failure it exits
 non-zero with one paragraph on stderr, never an empty stream with exit 0: Argo CD would
-take that as "the app has no resources" and prune everything.
+take that as "the app has no resources" and prune everything. Every refused input exits 1,
+SIGTERM 143, a wrong command line 2 (Argo CD only tells zero from non-zero).
 
-Settings, highest precedence first: the Argo CD Application's plugin parameters
-(`ARGOCD_APP_PARAMETERS`, `PARAM_<NAME>`), its plugin env (`ARGOCD_ENV_<NAME>`), then the
-sidecar's own environment (`<NAME>`, e.g. `BASE_DOMAIN`, set once for the platform).
+Its settings come from Argo CD only, highest precedence first (`setting`): the Argo CD
+Application's plugin parameters (`ARGOCD_APP_PARAMETERS`, `PARAM_<NAME>`), its plugin env
+(`ARGOCD_ENV_<NAME>`), then the sidecar's own environment (`<NAME>`, e.g. `BASE_DOMAIN`, set
+once for the platform). It never reads a GitOps repo's `plattr-settings.yaml`: that file is
+for `plattr` on a person's machine or in CI. The values are checked by the same rules as the
+CLI's (`renderer.options`).
 """
 
 from __future__ import annotations
 
 import os
-import re
 import signal
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from types import FrameType
-from typing import Any, Final, NoReturn
+from typing import Any, Final, NamedTuple, NoReturn
 
-from plattr.models import ENVIRONMENTS, Environment
-from plattr.patterns import DNS1123_SUBDOMAIN
+from plattr.errors import ExitCode, PlattrError, SettingsError
+from plattr.models import ENVIRONMENTS
 from plattr.yamlio import dump_all_compact
+from renderer.options import (
+    DEFAULT_TTL,
+    InvalidOption,
+    PreviewParams,
+    RenderOptions,
+    pull_request_number,
+)
 from renderer.pipeline import render_paths
-from renderer.plan import DEFAULT_TTL, PreviewParams, RenderError, RenderOptions
-from renderer.sources import SpecErrors
 
 USAGE: Final = "usage: plattr-cmp generate   (run by Argo CD in the app's source directory)"
-EXIT_INVALID: Final = 1
-EXIT_USAGE: Final = 2
-EXIT_TERMINATED: Final = 143
+FIELDS: Final = {
+    "base-domain": "base_domain",
+    "aws-account-id": "aws_account_id",
+    "environment": "environment",
+    "preview-pr": "pull_request",
+    "preview-image-tag": "image_tag",
+    "preview-head-sha": "head_sha",
+    "preview-ttl": "ttl",
+}
+"""Each plugin parameter (argocd/plugin.yaml) by the option (`renderer.options`) it sets."""
 
 
-class SettingsError(ValueError):
-    """A plugin setting is missing or malformed."""
-
-
-class Terminated(Exception):
+class Terminated(PlattrError):
     """SIGTERM arrived (Argo CD's timeout or shutdown): stop, clean up, exit 143."""
 
+    exit_code = ExitCode.TERMINATED
 
-def setting(env: Mapping[str, str], name: str, parameters: Mapping[str, str]) -> str | None:
-    """The value of parameter `name` (e.g. `base-domain`), by the precedence above."""
+
+class Setting(NamedTuple):
+    value: str
+    source: str
+    """Where the value came from, for messages: `ARGOCD_ENV_BASE_DOMAIN`, ..."""
+
+
+def setting(env: Mapping[str, str], name: str, parameters: Mapping[str, str]) -> Setting | None:
+    """Parameter `name` (e.g. `base-domain`) by the precedence in the module's docstring."""
     key = name.upper().replace("-", "_")
-    for value in (
-        parameters.get(name),
-        env.get(f"PARAM_{key}"),
-        env.get(f"ARGOCD_ENV_{key}"),
-        env.get(key),
+    for value, source in (
+        (parameters.get(name), f"the {name} parameter (ARGOCD_APP_PARAMETERS)"),
+        (env.get(f"PARAM_{key}"), f"PARAM_{key}"),
+        (env.get(f"ARGOCD_ENV_{key}"), f"ARGOCD_ENV_{key}"),
+        (env.get(key), key),
     ):
         if value:
-            return value.strip()
+            return Setting(value.strip(), source)
     return None
 
 
@@ -79,60 +98,41 @@ def app_parameters(env: Mapping[str, str]) -> dict[str, str]:
 
 
 def options_from_env(env: Mapping[str, str]) -> RenderOptions:
+    """The render options Argo CD gives this app; `InvalidOption` names the variable."""
     parameters = app_parameters(env)
+    sources: dict[str, str] = {}
 
     def get(name: str) -> str | None:
-        return setting(env, name, parameters)
+        found = setting(env, name, parameters)
+        if found is None:
+            return None
+        sources[FIELDS[name]] = found.source
+        return found.value
 
-    base_domain = get("base-domain")
-    if not base_domain:
-        raise SettingsError(
-            "no base domain: set BASE_DOMAIN on the plugin sidecar, or ARGOCD_ENV_BASE_DOMAIN "
-            "(plugin env) on the Argo CD Application"
+    try:
+        base_domain = get("base-domain")
+        if not base_domain:
+            raise SettingsError(
+                "no base domain: set BASE_DOMAIN on the plugin sidecar, or "
+                "ARGOCD_ENV_BASE_DOMAIN (plugin env) on the Argo CD Application"
+            )
+        number = get("preview-pr")
+        preview = None
+        if number is not None:
+            preview = PreviewParams(
+                pull_request=pull_request_number(number),
+                image_tag=get("preview-image-tag"),
+                head_sha=get("preview-head-sha"),
+                ttl=get("preview-ttl") or DEFAULT_TTL,
+            )
+        return RenderOptions(
+            base_domain=base_domain,
+            aws_account_id=get("aws-account-id"),
+            environment=get("environment"),
+            preview=preview,
         )
-    if len(base_domain) > 253 or not re.fullmatch(DNS1123_SUBDOMAIN, base_domain):
-        raise SettingsError(
-            f"base domain {base_domain!r} (BASE_DOMAIN, ARGOCD_ENV_BASE_DOMAIN or the "
-            "base-domain parameter) is not a DNS name such as apps.example.com"
-        )
-    aws_account_id = get("aws-account-id")
-    if aws_account_id is not None and not re.fullmatch(r"[0-9]{12}", aws_account_id):
-        raise SettingsError(
-            f"AWS account id {aws_account_id!r} (AWS_ACCOUNT_ID, ARGOCD_ENV_AWS_ACCOUNT_ID or "
-            "the aws-account-id parameter) must be 12 digits"
-        )
-    environment = get("environment")
-    if environment is not None and environment not in ENVIRONMENTS:
-        raise SettingsError(
-            f"environment override {environment!r} is not one of {', '.join(ENVIRONMENTS)}"
-        )
-    return RenderOptions(
-        base_domain=base_domain,
-        aws_account_id=aws_account_id,
-        environment=_as_environment(environment),
-        preview=_preview(get),
-    )
-
-
-def _as_environment(value: str | None) -> Environment | None:
-    for environment in ENVIRONMENTS:
-        if value == environment:
-            return environment
-    return None
-
-
-def _preview(get: Callable[[str], str | None]) -> PreviewParams | None:
-    number = get("preview-pr")
-    if number is None:
-        return None
-    if not number.isdigit() or int(number) < 1:
-        raise SettingsError(f"preview PR number {number!r} must be a positive integer")
-    return PreviewParams(
-        pull_request=int(number),
-        image_tag=get("preview-image-tag"),
-        head_sha=get("preview-head-sha"),
-        ttl=get("preview-ttl") or DEFAULT_TTL,
-    )
+    except InvalidOption as error:
+        raise error.came_from(sources[error.field]) from None
 
 
 def check_target_cluster(env: Mapping[str, str], manifests: list[dict[str, Any]]) -> None:
@@ -149,20 +149,19 @@ def check_target_cluster(env: Mapping[str, str], manifests: list[dict[str, Any]]
         )
 
 
-def check_source_path(env: Mapping[str, str], manifests: list[dict[str, Any]]) -> None:
-    """An app under `apps/<env>/` must target `<env>`, unless an override says otherwise."""
-    parts = set(env.get("ARGOCD_APP_SOURCE_PATH", "").split("/"))
-    if env.get("PARAM_ENVIRONMENT") or env.get("ARGOCD_ENV_ENVIRONMENT"):
+def check_source_path(source_path: str, manifests: list[dict[str, Any]]) -> None:
+    """An app under `apps/<env>/` must target `<env>` (without an environment override)."""
+    path_environments = set(source_path.split("/")) & set(ENVIRONMENTS)
+    if not path_environments:
         return
-    path_environments = parts & set(ENVIRONMENTS)
     for manifest in manifests:
         if manifest.get("kind") != "Application" or "spec" not in manifest:
             continue
         environment = manifest["spec"].get("environment")
-        if path_environments and environment not in path_environments:
+        if environment not in path_environments:
             raise SettingsError(
                 f"Application {manifest['metadata']['name']!r} says environment "
-                f"{environment!r} but lives under {env.get('ARGOCD_APP_SOURCE_PATH')!r}; "
+                f"{environment!r} but lives under {source_path!r}; "
                 "fix spec.environment or move the file"
             )
 
@@ -170,17 +169,17 @@ def check_source_path(env: Mapping[str, str], manifests: list[dict[str, Any]]) -
 def generate(env: Mapping[str, str], directory: str) -> str:
     options = options_from_env(env)
     manifests = render_paths([directory], options, recursive=False)
-    if options.preview is None:
-        check_source_path(env, manifests)
+    if options.preview is None and options.environment is None:
+        check_source_path(env.get("ARGOCD_APP_SOURCE_PATH", ""), manifests)
     check_target_cluster(env, manifests)
     return dump_all_compact(manifests)
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> NoReturn:
-    raise Terminated
+    raise Terminated("terminated (SIGTERM) before rendering finished")
 
 
-def _fail(env: Mapping[str, str], message: str, code: int = EXIT_INVALID) -> int:
+def _fail(env: Mapping[str, str], message: str, code: ExitCode) -> int:
     app = env.get("ARGOCD_APP_NAME", "?")
     project_namespace = env.get("ARGOCD_APP_NAMESPACE")
     if project_namespace:
@@ -202,19 +201,20 @@ def _fail(env: Mapping[str, str], message: str, code: int = EXIT_INVALID) -> int
 def run(argv: list[str], env: Mapping[str, str]) -> int:
     if argv != ["generate"]:
         sys.stderr.write(USAGE + "\n")
-        return EXIT_USAGE
+        return ExitCode.USAGE
     signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         output = generate(env, os.getcwd())
-    except Terminated:
-        return _fail(env, "terminated (SIGTERM) before rendering finished", EXIT_TERMINATED)
-    except (SpecErrors, SettingsError, RenderError) as error:
-        return _fail(env, str(error))
+    except Terminated as error:
+        return _fail(env, str(error), ExitCode.TERMINATED)
+    except PlattrError as error:  # refused input: Argo CD tells only zero from non-zero
+        return _fail(env, str(error), ExitCode.INVALID)
     except Exception as error:  # a bug of ours: still one paragraph, never a traceback
-        return _fail(env, f"internal error ({type(error).__name__}: {error}); please report it")
+        message = f"internal error ({type(error).__name__}: {error}); please report it"
+        return _fail(env, message, ExitCode.INVALID)
     sys.stdout.write(output)
     sys.stdout.flush()
-    return 0
+    return ExitCode.OK
 
 
 def main() -> NoReturn:
