@@ -28,7 +28,13 @@ from plattr.naming import Target
 from plattr.validation import InvalidDocument, decode
 from plattr.yamlio import dump_all, load_all
 from renderer.errors import Problem, SpecErrors
-from renderer.options import DEFAULT_TTL, InvalidOption, PreviewParams, RenderOptions
+from renderer.options import (
+    DEFAULT_TTL,
+    InvalidOption,
+    PreviewParams,
+    RenderOptions,
+    pull_request_number,
+)
 from renderer.pipeline import render_paths
 from renderer.sources import decode_applications, read_specs
 
@@ -69,7 +75,8 @@ PREVIEW_FLAGS: Final = {
     "head_sha": "--head-sha",
     "ttl": "--ttl",
 }
-"""The flag that sets each option of `renderer.options` that only a flag sets."""
+"""The flag that sets each option of `renderer.options` that only a flag sets (the options
+check the values, so both entry points refuse the same ones with the same rule)."""
 
 
 def render_options(args: argparse.Namespace, start: Path) -> RenderOptions:
@@ -97,7 +104,8 @@ def render_options(args: argparse.Namespace, start: Path) -> RenderOptions:
             )
         preview = None
         if args.preview_pr is not None:
-            preview = PreviewParams(args.preview_pr, args.image_tag, args.head_sha, args.ttl)
+            number = pull_request_number(args.preview_pr)
+            preview = PreviewParams(number, args.image_tag, args.head_sha, args.ttl)
         return RenderOptions(
             base_domain=base_domain,
             aws_account_id=pick(
@@ -209,9 +217,11 @@ def _add_render_flags(parser: argparse.ArgumentParser) -> None:
         help="for IRSA role ARNs of apps with storage (default: $AWS_ACCOUNT_ID, else "
         f"awsAccountId in {SETTINGS_FILE})",
     )
-    parser.add_argument("--environment", choices=ENVIRONMENTS, help="override spec.environment")
+    parser.add_argument(
+        "--environment", help=f"override spec.environment ({', '.join(ENVIRONMENTS)})"
+    )
     preview = parser.add_argument_group("preview (render a PR preview of the app)")
-    preview.add_argument("--preview-pr", type=int, metavar="N", help="pull request number")
+    preview.add_argument("--preview-pr", metavar="N", help="pull request number")
     preview.add_argument("--image-tag", help="preview image tag")
     preview.add_argument("--head-sha", help="commit of the preview (tag <app>-<sha>)")
     preview.add_argument("--ttl", default=DEFAULT_TTL, help="preview time to live (e.g. 72h)")
