@@ -68,7 +68,7 @@ class UsageError(SettingsError):
     """A command line the user must change: a refused argument or a missing flag."""
 
 
-PREVIEW_FLAGS: Final = {
+FLAG_SOURCES: Final = {
     "environment": "--environment",
     "pull_request": "--preview-pr",
     "image_tag": "--image-tag",
@@ -83,7 +83,7 @@ def render_options(args: argparse.Namespace, start: Path) -> RenderOptions:
     """The options from the flags, else the environment, else the settings file of the GitOps
     repo that holds `start`; `InvalidOption` names where a refused value came from."""
     found = find_settings(start)
-    sources = dict(PREVIEW_FLAGS)
+    sources = dict(FLAG_SOURCES)
 
     def pick(field: str, flag: str, variable: str, key: str) -> str | None:
         candidates = [(getattr(args, field), flag), (os.environ.get(variable), variable)]
