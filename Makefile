@@ -9,8 +9,6 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEMPLATE_APPS := gitops-repo-template/apps
-# The template's example platform settings (in Argo CD they come from the plugin's env).
-DEMO_FLAGS := --base-domain apps.example.com --aws-account-id 123456789012
 
 .PHONY: help setup demo test unit e2e lint bench crds golden
 
@@ -25,8 +23,8 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP) ## create .venv and install plattr with every extra
 
-demo: $(STAMP) ## render the gitops-repo-template apps to stdout
-	@$(BIN)/plattr render $(TEMPLATE_APPS) $(DEMO_FLAGS)
+demo: $(STAMP) ## render the gitops-repo-template apps to stdout (settings: its plattr-settings.yaml)
+	@$(BIN)/plattr render $(TEMPLATE_APPS)
 
 unit: $(STAMP) ## unit and contract tests only (no services)
 	$(BIN)/pytest tests/unit tests/contract
@@ -101,7 +99,7 @@ tools: system-deps ## build/fetch the stack's binaries into ~/.cache/plattr (too
 up: $(STAMP) tools ## start the local stack in .plattr/, the controller, apply the template apps
 	@$(DEVSTACK) up --state-dir $(STATE_DIR)
 	@$(MAKE) --no-print-directory controller-up
-	set -o pipefail; $(BIN)/plattr render $(TEMPLATE_APPS) $(DEMO_FLAGS) \
+	set -o pipefail; $(BIN)/plattr render $(TEMPLATE_APPS) \
 		| kubectl --kubeconfig $(STATE_DIR)/kubeconfig apply --server-side -f -
 	@echo "dashboard: http://127.0.0.1:9090/ (the template's apps; \`plattr status\` reads the same API)"
 

@@ -40,7 +40,7 @@ from controller.kube import Kube  # noqa: E402
 from controller.provisioners import identity_providers  # noqa: E402
 from plattr.models import Application  # noqa: E402
 from plattr.validation import decode  # noqa: E402
-from renderer.plan import RenderOptions  # noqa: E402
+from renderer.options import RenderOptions  # noqa: E402
 from renderer.render import render  # noqa: E402
 
 BASE_DOMAIN: Final = "apps.example.test"

@@ -26,7 +26,7 @@ from benchmarks.stats import summary_ms, time_command
 from plattr.models import Application
 from plattr.validation import decode
 from plattr.yamlio import dump_all_compact
-from renderer.plan import RenderOptions
+from renderer.options import RenderOptions
 from renderer.render import render
 
 ROOT: Final = Path(__file__).resolve().parent.parent

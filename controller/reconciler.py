@@ -167,7 +167,7 @@ class Reconciler:
         storage = _configured(self._provisioners.storage, "Storage", "AWS_REGION")
         target, labels = subject.target, app_config.owner_labels(subject.key, subject.target)
         buckets, _ = storage.ensure(target, subject.storage.buckets)
-        name = target.secret_name("storage")
+        name = target.config_map_name("storage")
         data = app_config.storage_config(buckets, self._aws_region)
         self._cluster.apply_config_map(target.namespace, name, data, labels)
         return f"buckets {', '.join(sorted(buckets.values()))}; ConfigMap {name}", None
@@ -272,7 +272,7 @@ class Reconciler:
                     f"bucket {', '.join(result.non_empty)} holds objects: empty it, or set "
                     "spec.deletionPolicy: Retain to keep it"
                 )
-        self._cluster.delete_config_map(target.namespace, target.secret_name("storage"))
+        self._cluster.delete_config_map(target.namespace, target.config_map_name("storage"))
         return None
 
     def _drop_auth(self, subject: Subject) -> str | None:

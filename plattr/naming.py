@@ -24,7 +24,11 @@ IAM_ROLE_MAX: Final = 64
 IAM_ROLE_PREFIX: Final = "plattr-"
 HASH_LENGTH: Final = 8
 
-SecretKind = Literal["db", "storage", "auth", "tls"]
+SecretKind = Literal["db", "auth", "tls"]
+"""The app's Secrets: `db` and `auth` (the controller writes them), `tls` (cert-manager's,
+for the Ingress)."""
+ConfigMapKind = Literal["storage"]
+"""The app's ConfigMaps: `storage` (the controller writes it: bucket names are not secret)."""
 
 _NOT_SQL: Final = re.compile(r"[^a-z0-9_]")
 _NOT_BUCKET: Final = re.compile(r"[^a-z0-9-]")
@@ -81,6 +85,11 @@ class Target(NamedTuple):
         return f"{self.app}.{self.env}.{base_domain}"
 
     def secret_name(self, kind: SecretKind) -> str:
+        """Name of the app's Secret of `kind`: `<instance>-<kind>`."""
+        return shorten(f"{self.instance}-{kind}", DNS_LABEL_MAX)
+
+    def config_map_name(self, kind: ConfigMapKind) -> str:
+        """Name of the app's ConfigMap of `kind`: `<instance>-<kind>`."""
         return shorten(f"{self.instance}-{kind}", DNS_LABEL_MAX)
 
     # --- Postgres ---------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Keys of the Secrets and ConfigMap the controller writes and apps read (via envFrom).
 
 `<instance>-db` (Secret), `<instance>-storage` (ConfigMap: bucket names are not secret),
-`<instance>-auth` (Secret). Names come from `plattr.naming.Target.secret_name`.
+`<instance>-auth` (Secret). Names come from `plattr.naming.Target.secret_name`
+and `Target.config_map_name`.
 """
 
 from typing import Final

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Final, NamedTuple
 
 from plattr.yamlio import YamlError, dump_all, load_all
-from renderer.plan import RenderError
+from renderer.errors import KustomizeError
 from renderer.sources import find_kustomization
 
 RENDERED_FILE: Final = "plattr-rendered.yaml"
@@ -29,10 +29,6 @@ MAX_FILES: Final = 500
 REFERENCE_FIELDS: Final = ("resources", "components", "patchesStrategicMerge", "crds")
 _KLOG_HEADER: Final = re.compile(r"^[EWIF]\d{4} [\d:.]+\s+\d+ \S+\] ")
 FORBIDDEN_FIELDS: Final = ("helmCharts", "helmGlobals", "helmChartInflationGenerator")
-
-
-class KustomizeError(RenderError):
-    """The kustomization was refused, or kustomize failed (its own message included)."""
 
 
 def kustomize_command() -> list[str]:

@@ -12,15 +12,11 @@ from typing import Any
 
 from plattr.models import Application
 from plattr.validation import FieldError
-from renderer.plan import RenderOptions, preview_renames
+from renderer.errors import Problem, SpecErrors
+from renderer.options import RenderOptions
+from renderer.plan import preview_renames
 from renderer.render import render
-from renderer.sources import (
-    Problem,
-    SpecErrors,
-    decode_applications,
-    find_kustomization,
-    read_specs,
-)
+from renderer.sources import decode_applications, find_kustomization, read_specs
 
 Manifest = dict[str, Any]
 

@@ -5,46 +5,29 @@ The manifest builders read a `Plan` and nothing else, so each stays a small pure
 
 from __future__ import annotations
 
-import re
 from typing import Final, NamedTuple
 
 import msgspec
 
-from plattr import patterns
 from plattr.frameworks import DEFAULTS, FrameworkDefaults
-from plattr.models import Application, ApplicationSpec, Environment
+from plattr.labels import (
+    ENVIRONMENT_LABEL,
+    INSTANCE_LABEL,
+    MANAGED_BY_LABEL,
+    NAME_LABEL,
+    PART_OF,
+    PART_OF_LABEL,
+    PREVIEW_LABEL,
+    PREVIEW_VALUE,
+    RENDERED_BY,
+)
+from plattr.models import Application, ApplicationSpec
 from plattr.naming import Target
+from renderer.errors import RenderError
+from renderer.options import PreviewParams, RenderOptions
 
-PART_OF: Final = "plattr"
-MANAGED_BY: Final = "plattr"
-ENVIRONMENT_LABEL: Final = "platform.internal/environment"
-PREVIEW_LABEL: Final = "platform.internal/preview"
 POSTGREST_SUFFIX: Final = "-postgrest"
 """Name suffix of the Ingress that routes `/rest` to PostgREST."""
-
-
-class RenderError(ValueError):
-    """A spec that validates but cannot be rendered with these options; says what to set."""
-
-
-DEFAULT_TTL: Final = "72h"
-
-
-class PreviewParams(NamedTuple):
-    pull_request: int
-    image_tag: str | None = None
-    head_sha: str | None = None
-    ttl: str = DEFAULT_TTL
-
-
-class RenderOptions(NamedTuple):
-    base_domain: str
-    aws_account_id: str | None = None
-    environment: Environment | None = None
-    preview: PreviewParams | None = None
-    ingress_namespace: str = "ingress-nginx"
-    ingress_class: str = "nginx"
-    cluster_issuer: str = "letsencrypt-prod"
 
 
 class Plan(NamedTuple):
@@ -87,21 +70,22 @@ class Plan(NamedTuple):
     @property
     def selector(self) -> dict[str, str]:
         return {
-            "app.kubernetes.io/name": self.app.metadata.name,
-            "app.kubernetes.io/instance": self.name,
+            NAME_LABEL: self.app.metadata.name,
+            INSTANCE_LABEL: self.name,
         }
 
     @property
     def labels(self) -> dict[str, str]:
+        """Every object's labels: the spec's own, then the platform's (which win)."""
         labels = {
             **self.spec.labels,
             **self.selector,
-            "app.kubernetes.io/part-of": PART_OF,
-            "app.kubernetes.io/managed-by": MANAGED_BY,
+            PART_OF_LABEL: PART_OF,
+            MANAGED_BY_LABEL: RENDERED_BY,
             ENVIRONMENT_LABEL: self.target.env,
         }
         if self.is_preview:
-            labels[PREVIEW_LABEL] = "true"
+            labels[PREVIEW_LABEL] = PREVIEW_VALUE
         return labels
 
     def metadata(
@@ -127,7 +111,6 @@ def plan(app: Application, options: RenderOptions) -> Plan:
         target = Target(app.metadata.name, spec.environment)
         image = spec.image_ref
     else:
-        _check_preview(preview)
         target = Target.preview(app.metadata.name, preview.pull_request)
         image = _preview_image(spec.image_ref, app.metadata.name, preview)
     hosts: tuple[str, ...] = (target.host(options.base_domain),)
@@ -137,21 +120,10 @@ def plan(app: Application, options: RenderOptions) -> Plan:
         raise RenderError(
             f"app {app.metadata.name!r} has storage, so its ServiceAccount needs the IAM role "
             "ARN, which needs the AWS account id: set ARGOCD_ENV_AWS_ACCOUNT_ID on the Argo CD "
-            "Application (or AWS_ACCOUNT_ID / --aws-account-id for the CLI)"
+            "Application (for the CLI: --aws-account-id, AWS_ACCOUNT_ID, or awsAccountId in the "
+            "GitOps repo's plattr-settings.yaml)"
         )
     return Plan(app, spec, target, options, DEFAULTS[spec.framework], image, hosts)
-
-
-def _check_preview(preview: PreviewParams) -> None:
-    checks = (
-        ("pull request number", str(preview.pull_request), r"[1-9][0-9]{0,8}"),
-        ("image tag", preview.image_tag, r"[\w][\w.-]{0,127}"),
-        ("head SHA", preview.head_sha, r"[0-9a-f]{7,40}"),
-        ("TTL", preview.ttl, patterns.TTL.strip("^$")),
-    )
-    for what, value, pattern in checks:
-        if value is not None and not re.fullmatch(pattern, value):
-            raise RenderError(f"preview {what} {value!r} is not valid: it must match {pattern}")
 
 
 def _preview_image(image_ref: str, app_name: str, preview: PreviewParams) -> str:
@@ -181,7 +153,7 @@ def preview_renames(
     namespaces: dict[str, str] = {}
     for app in apps:
         preview = plan(app, options)
-        original = plan(app, options._replace(preview=None))
+        original = plan(app, msgspec.structs.replace(options, preview=None))
         names.update(
             {
                 original.name: preview.name,

@@ -6,8 +6,9 @@ from typing import Any
 
 from plattr.models import Application
 from renderer import network, resources, scaling, workload
+from renderer.options import RenderOptions
 from renderer.order import sort_for_apply
-from renderer.plan import RenderOptions, plan
+from renderer.plan import plan
 
 Manifest = dict[str, Any]
 

@@ -8,7 +8,8 @@ from typing import Any, Final
 import msgspec
 
 from plattr.models import API_VERSION
-from renderer.plan import Plan, PreviewParams
+from renderer.options import PreviewParams
+from renderer.plan import Plan
 
 Manifest = dict[str, Any]
 

@@ -14,32 +14,13 @@ from typing import Any, Final, NamedTuple
 from plattr.models import GROUP, Application
 from plattr.validation import FieldError, InvalidDocument, decode
 from plattr.yamlio import MAX_DOCUMENT_BYTES, YamlError, iter_paths, line_of, load_all
+from renderer.errors import Problem, SpecErrors
 
 YAML_SUFFIXES: Final = (".yaml", ".yml")
 KUSTOMIZATION_FILES: Final = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 FOREIGN_GROUPS: Final = ("argoproj.io/",)
-_SYMLINK: Final = "is a symlink; specs must be regular files of the repository"
 """Argo CD has a kind `Application` too; its documents are not ours."""
-
-
-class Problem(NamedTuple):
-    """One thing wrong with the input, located as precisely as we can."""
-
-    source: str
-    line: int | None
-    error: FieldError
-
-    def __str__(self) -> str:
-        where = f"{self.source}:{self.line}" if self.line else self.source
-        return f"{where}: {self.error}"
-
-
-class SpecErrors(Exception):
-    """Everything wrong with a set of inputs, reported together."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        super().__init__("\n".join(str(problem) for problem in problems))
-        self.problems = problems
+_SYMLINK: Final = "is a symlink; specs must be regular files of the repository"
 
 
 class SpecDocument(NamedTuple):
@@ -59,6 +40,7 @@ def find_kustomization(directory: str) -> str | None:
 
 
 def is_spec(document: Any) -> bool:
+    """Whether a parsed YAML document is ours to validate (see the module's docstring)."""
     if not isinstance(document, dict):
         return False
     api_version = document.get("apiVersion")

@@ -133,7 +133,7 @@ def _env_from(plan: Plan) -> list[Manifest]:
     if spec.database.enabled:
         sources.append({"secretRef": {"name": target.secret_name("db")}})
     if spec.storage.enabled:
-        sources.append({"configMapRef": {"name": target.secret_name("storage")}})
+        sources.append({"configMapRef": {"name": target.config_map_name("storage")}})
     if spec.auth.enabled:
         sources.append({"secretRef": {"name": target.secret_name("auth")}})
     return sources

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Final
 
 from plattr.yamlio import dump_all
+from renderer.options import RenderOptions
 from renderer.pipeline import render_paths
-from renderer.plan import RenderOptions
 
 ROOT: Final = Path(__file__).resolve().parent.parent
 APPS: Final = ROOT / "gitops-repo-template" / "apps"

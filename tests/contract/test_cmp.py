@@ -17,7 +17,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 TEMPLATE_APPS = ROOT / "gitops-repo-template" / "apps"
-PLUGIN = [sys.executable, "-c", "from renderer.cmp import main; main()", "generate"]
+PLUGIN = [sys.executable, "-c", "from cli.cmp import main; main()", "generate"]
 SECRET_MARKERS = ("PGPASSWORD", "password", "clientSecret", "OIDC_CLIENT_SECRET:")
 
 

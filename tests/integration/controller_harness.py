@@ -38,7 +38,7 @@ from controller.runtime import Controller
 from controller.services import provider_secret_reader
 from plattr.models import Application
 from plattr.validation import decode
-from renderer.plan import PreviewParams, RenderOptions
+from renderer.options import PreviewParams, RenderOptions
 from renderer.render import render
 
 BASE_DOMAIN = "apps.example.test"

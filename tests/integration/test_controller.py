@@ -27,7 +27,7 @@ from controller.kinds import APPLICATION, CONFIG_MAP, NAMESPACE, PREVIEW, SECRET
 from controller.sweep import TtlSweeper
 from plattr import secret_keys
 from plattr.naming import Target
-from renderer.plan import PreviewParams
+from renderer.options import PreviewParams
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
@@ -60,7 +60,7 @@ def login(harness: Harness, target: Target) -> psycopg.Connection[tuple[object, 
 
 
 def bucket(harness: Harness, target: Target) -> str:
-    config = harness.get(CONFIG_MAP, target.namespace, target.secret_name("storage"))
+    config = harness.get(CONFIG_MAP, target.namespace, target.config_map_name("storage"))
     assert config is not None
     name: str = config["data"][secret_keys.bucket_key("uploads")]
     return name
@@ -207,7 +207,7 @@ def test_deleting_with_policy_delete_removes_everything(
     assert not bucket_exists(moto, name)
     assert not realm_exists(keycloak, target.realm)
     assert harness.secret(target.namespace, target.secret_name("db")) is None
-    assert harness.get(CONFIG_MAP, target.namespace, target.secret_name("storage")) is None
+    assert harness.get(CONFIG_MAP, target.namespace, target.config_map_name("storage")) is None
 
 
 def test_deleting_in_production_retains_the_data(

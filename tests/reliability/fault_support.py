@@ -427,7 +427,7 @@ def snapshot(services: Services, target: Target, bucket_prefix: str = "plattr") 
         }
     except iam.exceptions.NoSuchEntityException:
         state["iam_role"] = None
-    storage = kube.get(CONFIG_MAP.item(target.namespace, target.secret_name("storage")))
+    storage = kube.get(CONFIG_MAP.item(target.namespace, target.config_map_name("storage")))
     state["storage_config"] = (storage or {}).get("data")
     auth = secret_data(kube, target.namespace, target.secret_name("auth"))
     state["auth_secret_keys"] = sorted(auth) if auth is not None else None

@@ -18,7 +18,7 @@ from typing import Any, Final
 
 ROOT: Final = Path(__file__).resolve().parents[2]
 FIGURES: Final = ROOT / "test-artifacts" / "reliability-figures.json"
-PLUGIN: Final = [sys.executable, "-c", "from renderer.cmp import main; main()", "generate"]
+PLUGIN: Final = [sys.executable, "-c", "from cli.cmp import main; main()", "generate"]
 PLUGIN_TIMEOUT: Final = 90.0
 CASE_BOUND_SECONDS: Final = 10.0
 """A case that runs this long is a hang, not a slow machine: specs are tiny."""

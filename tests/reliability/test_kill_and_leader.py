@@ -41,7 +41,7 @@ from controller.config import LEASE_NAME
 from controller.kinds import APPLICATION, CONFIG_MAP, LEASE, NAMESPACE, PREVIEW, SECRET
 from controller.kube import Kube
 from plattr.naming import Target
-from renderer.plan import PreviewParams
+from renderer.options import PreviewParams
 from tests.integration.controller_harness import (
     BASE_DOMAIN,
     OIDC_PROVIDER_ARN,
@@ -241,7 +241,7 @@ def _versions(kube: Kube, targets: list[Target]) -> dict[str, str | None]:
             app_kind(t).item(t.namespace, t.instance),
             SECRET.item(t.namespace, t.secret_name("db")),
             SECRET.item(t.namespace, t.secret_name("auth")),
-            CONFIG_MAP.item(t.namespace, t.secret_name("storage")),
+            CONFIG_MAP.item(t.namespace, t.config_map_name("storage")),
         ]
         for path in paths:
             found[path] = ((kube.get(path) or {}).get("metadata") or {}).get("resourceVersion")

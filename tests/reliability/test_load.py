@@ -35,7 +35,7 @@ from reliability_support import record
 from controller.kinds import NAMESPACE, SECRET, Kind
 from controller.kube import Kube
 from plattr.naming import Target
-from renderer.plan import PreviewParams
+from renderer.options import PreviewParams
 from tests.integration.controller_harness import (
     BASE_DOMAIN,
     OIDC_PROVIDER_ARN,

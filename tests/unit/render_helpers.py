@@ -10,7 +10,7 @@ import yaml
 
 from plattr.models import Application
 from plattr.validation import decode
-from renderer.plan import RenderOptions
+from renderer.options import RenderOptions
 from renderer.render import render
 
 GUIDE_EXAMPLE = Path(__file__).parent.parent / "fixtures" / "guide-example.yaml"

@@ -23,7 +23,7 @@ def test_plugin_runs_our_console_script_and_discovers_app_directories() -> None:
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     command = plugin["spec"]["generate"]["command"]
     assert command == ["plattr-cmp", "generate"]
-    assert scripts[command[0]] == "renderer.cmp:main"
+    assert scripts[command[0]] == "cli.cmp:main"
     assert plugin["spec"]["discover"]["fileName"] == "./application.yaml"
     assert plugin["spec"]["preserveFileMode"] is False
 
@@ -31,7 +31,7 @@ def test_plugin_runs_our_console_script_and_discovers_app_directories() -> None:
 def test_announced_parameters_are_exactly_those_the_plugin_reads() -> None:
     plugin = load(ARGOCD / "plugin.yaml")
     announced = {p["name"] for p in plugin["spec"]["parameters"]["static"]}
-    source = (ROOT / "renderer" / "cmp.py").read_text()
+    source = (ROOT / "cli" / "cmp.py").read_text()
     read = set(re.findall(r'(?<![.\w])get\("([a-z-]+)"\)', source))
     assert announced == read
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from renderer.cli import run
+from cli.main import run
 from tests.unit.render_helpers import GUIDE_EXAMPLE
 
 FLAGS = ["--base-domain", "example.dev", "--aws-account-id", "123456789012"]

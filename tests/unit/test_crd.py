@@ -61,7 +61,7 @@ def test_application_crd_has_env_column_short_names_and_spec_fields() -> None:
 
 
 def test_plattr_crds_prints_both(capsys: pytest.CaptureFixture[str]) -> None:
-    from renderer.cli import run
+    from cli.main import run
 
     assert run(["crds"]) == 0
     kinds = [doc["spec"]["names"]["kind"] for doc in yaml.safe_load_all(capsys.readouterr().out)]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from renderer.cli import run
+from cli.main import run
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 FLAGS = ["--base-domain", "apps.example.com", "--aws-account-id", "123456789012"]

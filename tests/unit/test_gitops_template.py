@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 import yaml
 
+from cli.cmp import Setting, setting
 from plattr.naming import Target
-from renderer.cmp import setting
+from renderer.options import PreviewParams, RenderOptions
 from renderer.pipeline import render_paths
-from renderer.plan import PreviewParams, RenderOptions
 from tests.e2e.applicationsets import (
     PullRequest,
     Sources,
@@ -154,8 +154,8 @@ def test_preview_app_carries_the_pull_request_to_the_plugin() -> None:
     spec = app["spec"]
     assert spec["destination"]["namespace"] == Target.preview("storefront", 7).namespace
     env = {f"ARGOCD_ENV_{e['name']}": e["value"] for e in spec["source"]["plugin"]["env"]}
-    assert setting(env, "preview-pr", {}) == "7"
-    assert setting(env, "preview-head-sha", {}) == SHA
+    assert setting(env, "preview-pr", {}) == Setting("7", "ARGOCD_ENV_PREVIEW_PR")
+    assert setting(env, "preview-head-sha", {}) == Setting(SHA, "ARGOCD_ENV_PREVIEW_HEAD_SHA")
     appset = appsets()["plattr-previews"]
     (matrix,) = appset["spec"]["generators"]
     pulls = matrix["matrix"]["generators"][1]["pullRequest"]

@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import msgspec
 import pytest
 
-from renderer.kustomize import KustomizeError, kustomize_command
+from renderer.errors import KustomizeError, SpecErrors
+from renderer.kustomize import kustomize_command
+from renderer.options import PreviewParams
 from renderer.pipeline import render_paths
-from renderer.plan import PreviewParams
-from renderer.sources import SpecErrors
 from tests.unit.render_helpers import GUIDE_EXAMPLE, OPTIONS
 
 
@@ -103,7 +104,7 @@ def test_a_previews_patches_reach_the_previews_objects() -> None:
     """Patches name the app's objects (`reports` in `staging`); in a preview they are
     `reports-pr-5` in `preview-reports-pr-5`, and the patches still apply."""
     app_dir = Path(__file__).resolve().parents[2] / "gitops-repo-template/apps/staging/reports"
-    options = OPTIONS._replace(preview=PreviewParams(5, head_sha="abcdef1"))
+    options = msgspec.structs.replace(OPTIONS, preview=PreviewParams(5, head_sha="abcdef1"))
     manifests = render_paths([app_dir], options, recursive=False)
     (deployment,) = [m for m in manifests if m["kind"] == "Deployment"]
     assert deployment["metadata"]["name"] == "reports-pr-5"

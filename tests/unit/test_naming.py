@@ -35,7 +35,7 @@ def test_database_names_follow_the_architecture() -> None:
     assert target.login_role == "my_frontend_production"
     assert target.anon_role == "my_frontend_production_anon"
     assert target.secret_name("db") == "my-frontend-db"
-    assert target.secret_name("storage") == "my-frontend-storage"
+    assert target.config_map_name("storage") == "my-frontend-storage"
     assert target.secret_name("auth") == "my-frontend-auth"
 
 

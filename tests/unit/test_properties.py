@@ -6,6 +6,7 @@ from __future__ import annotations
 import string
 from typing import Any
 
+import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 from plattr.frameworks import DEFAULTS
 from plattr.models import ENVIRONMENTS, Application
 from plattr.validation import InvalidDocument, decode, find_errors
-from renderer.plan import PreviewParams
+from renderer.options import PreviewParams
 from renderer.render import render
 from tests.unit.render_helpers import OPTIONS
 from tests.unit.schema_check import check_manifest
@@ -80,7 +81,7 @@ def test_valid_specs_render_to_valid_kubernetes_objects(
         "spec": spec,
     }
     app = decode(document, Application)
-    options = OPTIONS._replace(preview=PreviewParams(preview) if preview else None)
+    options = msgspec.structs.replace(OPTIONS, preview=PreviewParams(preview) if preview else None)
     for manifest in render(app, options):
         check_manifest(manifest)
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 
+import msgspec
 import pytest
 
 from plattr import postgrest
-from renderer.plan import PreviewParams, RenderError, RenderOptions
+from renderer.errors import RenderError
+from renderer.options import InvalidOption, PreviewParams, RenderOptions
 from renderer.render import render
 from tests.unit.render_helpers import OPTIONS, app_from, container, only, render_by_kind
 
@@ -230,7 +232,7 @@ def test_the_application_resource_itself_in_canonical_form() -> None:
 
 
 def test_environment_override_moves_everything() -> None:
-    options = OPTIONS._replace(environment="uat")
+    options = msgspec.structs.replace(OPTIONS, environment="uat")
     by_kind = render_by_kind(app_from(), options)
     assert only(by_kind, "Application")["spec"]["environment"] == "uat"
     assert only(by_kind, "Deployment")["metadata"]["namespace"] == "uat"
@@ -248,7 +250,9 @@ def test_extra_labels_and_annotations() -> None:
 
 
 def test_preview_renders_namespace_preview_resource_and_a_single_replica() -> None:
-    options = OPTIONS._replace(preview=PreviewParams(42, head_sha="abcdef1", ttl="24h"))
+    options = msgspec.structs.replace(
+        OPTIONS, preview=PreviewParams(42, head_sha="abcdef1", ttl="24h")
+    )
     manifests = render(app_from(), options)
     kinds = [m["kind"] for m in manifests]
     assert kinds[0] == "Namespace"
@@ -278,21 +282,22 @@ def test_preview_renders_namespace_preview_resource_and_a_single_replica() -> No
 
 
 @pytest.mark.parametrize(
-    ("preview", "fragment"),
+    ("changes", "fragment"),
     [
-        (PreviewParams(1, image_tag="bad tag;rm"), "image tag"),
-        (PreviewParams(1, head_sha="XYZ"), "head SHA"),
-        (PreviewParams(1, ttl="forever"), "TTL"),
-        (PreviewParams(0), "pull request number"),
+        ({"image_tag": "bad tag;rm"}, "image tag"),
+        ({"head_sha": "XYZ"}, "head SHA"),
+        ({"ttl": "forever"}, "TTL"),
+        ({"pull_request": 0}, "PR number"),
     ],
 )
-def test_hostile_preview_parameters_are_refused(preview: PreviewParams, fragment: str) -> None:
-    with pytest.raises(RenderError, match=fragment):
-        render(app_from(), OPTIONS._replace(preview=preview))
+def test_hostile_preview_parameters_are_refused(changes: dict[str, object], fragment: str) -> None:
+    """Refused when the parameters are made, before any render can use them."""
+    with pytest.raises(InvalidOption, match=fragment):
+        PreviewParams(**{"pull_request": 1, **changes})
 
 
 def test_preview_image_tag_replaces_the_tag_and_keeps_the_registry_port() -> None:
     app = app_from({"imageRef": "registry.local:5000/team/web@sha256:" + "a" * 64})
-    options = OPTIONS._replace(preview=PreviewParams(3, image_tag="pr-3"))
+    options = msgspec.structs.replace(OPTIONS, preview=PreviewParams(3, image_tag="pr-3"))
     preview = {m["kind"]: m for m in render(app, options)}["PreviewEnvironment"]
     assert preview["spec"]["imageRef"] == "registry.local:5000/team/web:pr-3"

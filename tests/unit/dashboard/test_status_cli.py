@@ -15,8 +15,8 @@ import pytest
 from dashboard_app import TOKEN, serving, token_settings
 
 from benchmarks.dashboard_samples import application, preview, put
+from cli.main import run
 from controller.cache import ObjectCache
-from renderer.cli import run
 
 
 @pytest.fixture

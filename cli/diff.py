@@ -10,10 +10,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from plattr.errors import PlattrError
 from plattr.yamlio import dump_all
-from renderer.plan import RenderError
 
 Manifest = dict[str, Any]
+
+
+class SourceError(PlattrError):
+    """A side of the diff is neither a directory nor a git ref that holds the path."""
 
 
 def object_key(manifest: Manifest) -> str:
@@ -55,7 +59,7 @@ def materialise(source: str, scratch: Path, path_in_repo: str) -> Path:
         timeout=60,
     )
     if result.returncode != 0:
-        raise RenderError(
+        raise SourceError(
             f"{source!r} is neither a directory nor a git ref with {path_in_repo!r}: "
             f"{result.stderr.decode(errors='replace').strip()}"
         )

@@ -1,7 +1,11 @@
 """`plattr`: render, validate and scaffold Application specs; print the CRDs.
 
-Exit codes: 0 ok, 1 invalid input (message on stderr, no traceback), 2 usage error,
-3 differences found (`plattr diff --exit-code` only).
+Exit codes (`plattr.errors.ExitCode`): 0 ok, 1 invalid input (message on stderr, no
+traceback), 2 a missing or malformed flag or setting, 3 differences found (`plattr diff
+--exit-code` only).
+
+The platform settings a render needs come from flags, else the environment (`BASE_DOMAIN`,
+`AWS_ACCOUNT_ID`), else the GitOps repo's `plattr-settings.yaml` (`cli.repo_settings`).
 """
 
 from __future__ import annotations
@@ -14,21 +18,26 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Final, NoReturn
 
+from cli import status
+from cli.repo_settings import SETTINGS_FILE, find_settings
 from plattr.crd import CRDS, crd_name, custom_resource_definition
+from plattr.errors import ExitCode, PlattrError, SettingsError
 from plattr.frameworks import DEFAULTS
 from plattr.models import ENVIRONMENTS, Application
 from plattr.naming import Target
 from plattr.validation import InvalidDocument, decode
 from plattr.yamlio import dump_all, load_all
-from renderer import status
+from renderer.errors import Problem, SpecErrors
+from renderer.options import (
+    DEFAULT_TTL,
+    InvalidOption,
+    PreviewParams,
+    RenderOptions,
+    pull_request_number,
+)
 from renderer.pipeline import render_paths
-from renderer.plan import DEFAULT_TTL, PreviewParams, RenderError, RenderOptions
-from renderer.sources import SpecErrors, decode_applications, read_specs
+from renderer.sources import decode_applications, read_specs
 
-EXIT_OK: Final = 0
-EXIT_INVALID: Final = 1
-EXIT_USAGE: Final = 2
-EXIT_CHANGED: Final = 3
 EXAMPLE_IMAGE: Final = "registry.example.com/team/{name}:0.1.0"
 
 STARTER: Final = """\
@@ -55,33 +64,68 @@ spec:
 """
 
 
-class UsageError(Exception):
-    """A missing setting the user must pass as a flag or environment variable."""
+class UsageError(SettingsError):
+    """A command line the user must change: a refused argument or a missing flag."""
 
 
-def _render_options(args: argparse.Namespace) -> RenderOptions:
-    base_domain = args.base_domain or os.environ.get("BASE_DOMAIN")
-    if not base_domain:
-        raise UsageError("no base domain: pass --base-domain or set BASE_DOMAIN")
-    preview = None
-    if args.preview_pr is not None:
-        preview = PreviewParams(args.preview_pr, args.image_tag, args.head_sha, args.ttl)
-    return RenderOptions(
-        base_domain=base_domain,
-        aws_account_id=args.aws_account_id or os.environ.get("AWS_ACCOUNT_ID"),
-        environment=args.environment,
-        preview=preview,
-    )
+FLAG_SOURCES: Final = {
+    "environment": "--environment",
+    "pull_request": "--preview-pr",
+    "image_tag": "--image-tag",
+    "head_sha": "--head-sha",
+    "ttl": "--ttl",
+}
+"""The flag that sets each option of `renderer.options` that only a flag sets (the options
+check the values, so both entry points refuse the same ones with the same rule)."""
+
+
+def render_options(args: argparse.Namespace, start: Path) -> RenderOptions:
+    """The options from the flags, else the environment, else the settings file of the GitOps
+    repo that holds `start`; `InvalidOption` names where a refused value came from."""
+    found = find_settings(start)
+    sources = dict(FLAG_SOURCES)
+
+    def pick(field: str, flag: str, variable: str, key: str) -> str | None:
+        candidates = [(getattr(args, field), flag), (os.environ.get(variable), variable)]
+        if found is not None:
+            candidates.append((getattr(found.settings, field), found.source(key)))
+        for value, source in candidates:
+            if value:
+                sources[field] = source
+                return str(value)
+        return None
+
+    try:
+        base_domain = pick("base_domain", "--base-domain", "BASE_DOMAIN", "baseDomain")
+        if base_domain is None:
+            raise UsageError(
+                "no base domain: pass --base-domain, set BASE_DOMAIN, or put baseDomain in "
+                f"{SETTINGS_FILE} at the GitOps repo's root"
+            )
+        preview = None
+        if args.preview_pr is not None:
+            number = pull_request_number(args.preview_pr)
+            preview = PreviewParams(number, args.image_tag, args.head_sha, args.ttl)
+        return RenderOptions(
+            base_domain=base_domain,
+            aws_account_id=pick(
+                "aws_account_id", "--aws-account-id", "AWS_ACCOUNT_ID", "awsAccountId"
+            ),
+            environment=args.environment,
+            preview=preview,
+        )
+    except InvalidOption as error:
+        raise error.came_from(sources[error.field]) from None
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    manifests = render_paths(args.paths, _render_options(args))
+    manifests = render_paths(args.paths, render_options(args, args.paths[0]))
     if args.output == "json":
         listing = {"apiVersion": "v1", "kind": "List", "items": manifests}
         sys.stdout.write(json.dumps(listing, indent=2) + "\n")
     else:
         sys.stdout.write(dump_all(manifests))
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -92,8 +136,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
         print(f"{document.source}: {app.metadata.name} ({target.namespace}) is valid")
     if not documents:
         print("no Application specs found", file=sys.stderr)
-        return EXIT_INVALID
-    return EXIT_OK
+        return ExitCode.INVALID
+    return ExitCode.OK
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -104,48 +148,53 @@ def cmd_init(args: argparse.Namespace) -> int:
         image=args.image or EXAMPLE_IMAGE.format(name=args.name),
         port=DEFAULTS[args.framework].port,
     )
-    decode(load_all(text)[0], Application)  # the starter must always be valid
+    try:
+        decode(load_all(text)[0], Application)  # never write a starter that does not validate
+    except InvalidDocument as invalid:  # the name or --image given
+        problems = [Problem("the starter spec", None, error) for error in invalid.errors]
+        raise SpecErrors(problems) from None
     if args.output == "-":
         sys.stdout.write(text)
-        return EXIT_OK
+        return ExitCode.OK
     path = Path(args.output or f"{args.name}/application.yaml")
     if path.exists() and not args.force:
         raise UsageError(f"{path} exists; pass --force to overwrite it")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     print(f"wrote {path}", file=sys.stderr)
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def cmd_crds(args: argparse.Namespace) -> int:
     if args.split is None:
         sys.stdout.write(dump_all(custom_resource_definition(info) for info in CRDS))
-        return EXIT_OK
+        return ExitCode.OK
     args.split.mkdir(parents=True, exist_ok=True)
     for info in CRDS:
         path = args.split / f"{crd_name(info)}.yaml"
         path.write_text(dump_all([custom_resource_definition(info)]), encoding="utf-8")
         print(f"wrote {path}", file=sys.stderr)
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def cmd_set_image(args: argparse.Namespace) -> int:
-    from renderer.edit import set_image, spec_path
+    from cli.edit import set_image, spec_path
 
     path = spec_path(args.root, args.app, args.env)
     if not path.is_file():
         raise UsageError(f"no spec for {args.app!r} in {args.env}: {path} does not exist")
     changed = set_image(path, args.app, args.image)
     print(f"{path}: {'imageRef set to ' + args.image if changed else 'already at that image'}")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
     import tempfile
 
-    from renderer.diff import diff_sources
+    from cli.diff import diff_sources
 
-    options = _render_options(args)
+    base = Path(args.base)
+    options = render_options(args, base if base.is_dir() else Path.cwd())
     with tempfile.TemporaryDirectory(prefix="plattr-diff-") as scratch:
         text = diff_sources(
             args.base,
@@ -155,17 +204,24 @@ def cmd_diff(args: argparse.Namespace) -> int:
             lambda directory: render_paths([directory], options),
         )
     sys.stdout.write(text)
-    return EXIT_CHANGED if text and args.exit_code else EXIT_OK
+    return ExitCode.CHANGED if text and args.exit_code else ExitCode.OK
 
 
 def _add_render_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--base-domain", help="apps live under it (default: $BASE_DOMAIN)")
     parser.add_argument(
-        "--aws-account-id", help="for IRSA role ARNs of apps with storage ($AWS_ACCOUNT_ID)"
+        "--base-domain",
+        help=f"apps live under it (default: $BASE_DOMAIN, else baseDomain in {SETTINGS_FILE})",
     )
-    parser.add_argument("--environment", choices=ENVIRONMENTS, help="override spec.environment")
+    parser.add_argument(
+        "--aws-account-id",
+        help="for IRSA role ARNs of apps with storage (default: $AWS_ACCOUNT_ID, else "
+        f"awsAccountId in {SETTINGS_FILE})",
+    )
+    parser.add_argument(
+        "--environment", help=f"override spec.environment ({', '.join(ENVIRONMENTS)})"
+    )
     preview = parser.add_argument_group("preview (render a PR preview of the app)")
-    preview.add_argument("--preview-pr", type=int, metavar="N", help="pull request number")
+    preview.add_argument("--preview-pr", metavar="N", help="pull request number")
     preview.add_argument("--image-tag", help="preview image tag")
     preview.add_argument("--head-sha", help="commit of the preview (tag <app>-<sha>)")
     preview.add_argument("--ttl", default=DEFAULT_TTL, help="preview time to live (e.g. 72h)")
@@ -225,12 +281,17 @@ def run(argv: Sequence[str]) -> int:
     args = parser().parse_args(argv)
     try:
         code: int = args.handler(args)
-    except UsageError as error:
-        print(f"plattr: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    except (SpecErrors, InvalidDocument, RenderError) as error:
-        print(f"plattr {args.command}: invalid input:\n{error}", file=sys.stderr)
-        return EXIT_INVALID
+    except PlattrError as error:
+        heading = "invalid input:\n" if error.exit_code is ExitCode.INVALID else ""
+        print(f"plattr {args.command}: {heading}{error}", file=sys.stderr)
+        return error.exit_code
+    except Exception as error:  # a bug of ours: one line, never a traceback
+        print(
+            f"plattr {args.command}: internal error ({type(error).__name__}: {error}); "
+            "please report it",
+            file=sys.stderr,
+        )
+        return ExitCode.INVALID
     return code
 
 

@@ -11,12 +11,16 @@ from pathlib import Path
 from typing import Any, Final
 
 from plattr import patterns
+from plattr.errors import PlattrError
 from plattr.models import Application
-from plattr.validation import decode
-from renderer.plan import RenderError
+from plattr.validation import InvalidDocument, decode
 from renderer.sources import is_spec
 
 SPEC_FILE: Final = "application.yaml"
+
+
+class EditError(PlattrError):
+    """The edit was refused: a bad value, or a file that does not hold the app once."""
 
 
 def spec_path(root: Path, app: str, environment: str) -> Path:
@@ -29,7 +33,7 @@ def set_image(path: Path, app: str, image: str) -> bool:
     from ruamel.yaml import YAML  # round-trip editing only; never on the render hot path
 
     if not re.fullmatch(patterns.IMAGE_REFERENCE, image):
-        raise RenderError(f"{image!r} is not an image reference (registry/repository:tag)")
+        raise EditError(f"{image!r} is not an image reference (registry/repository:tag)")
     text = path.read_text(encoding="utf-8")
     yaml = YAML()  # round-trip: comments, order and quotes survive
     yaml.preserve_quotes = True
@@ -40,13 +44,16 @@ def set_image(path: Path, app: str, image: str) -> bool:
         doc for doc in documents if is_spec(doc) and (doc.get("metadata") or {}).get("name") == app
     ]
     if len(matches) != 1:
-        raise RenderError(f"{path}: expected one Application named {app!r}, found {len(matches)}")
+        raise EditError(f"{path}: expected one Application named {app!r}, found {len(matches)}")
     document: Any = matches[0]
     if document["spec"].get("imageRef") == image:
         return False
     old = document["spec"].get("imageRef")
     document["spec"]["imageRef"] = type(old)(image) if isinstance(old, str) else image
-    decode(_plain(document), Application)  # never write a spec that no longer validates
+    try:
+        decode(_plain(document), Application)  # never write a spec that no longer validates
+    except InvalidDocument as invalid:
+        raise EditError(f"{path}: with that image the spec would be invalid: {invalid}") from None
     buffer = io.StringIO()
     if len(documents) == 1:
         yaml.dump(documents[0], buffer)
