@@ -47,7 +47,7 @@ crds: $(STAMP) ## regenerate the CRD files from the models
 	$(BIN)/plattr crds --split charts/plattr/crds
 
 golden: $(STAMP) ## regenerate the golden renders of the template apps
-	$(BIN)/python tests/golden.py --update
+	$(BIN)/python -m tests.support.golden --update
 
 bench: $(STAMP) ## benchmarks: figures and ratios against in-run baselines
 	$(BIN)/python -m benchmarks
@@ -80,12 +80,12 @@ cdk-synth: $(STAMP) $(CDK_CLI) ## synthesize the CDK app, both modes, into cdk/c
 	$(CDK_SYNTH) -o cdk.out/infra -c useInfraStack=true $(CDK_FLAGS)
 	$(CDK_SYNTH) -o cdk.out/byo $(CDK_FLAGS) $(CDK_BYO_FLAGS)
 
-# --- Local stack (tools/, tools/devstack): real processes, no Docker, no cluster ------------
+# --- Local stack (tools/, devstack/): real processes, no Docker, no cluster -----------------
 # `make tools` builds kube-apiserver, etcd, ... from the registries into ~/.cache/plattr (a
 # second run only checks); `make up` runs the whole stack in the background under .plattr/
 # and applies the rendered template apps; `make down` stops it and removes .plattr/.
 STATE_DIR := .plattr
-DEVSTACK := PYTHONPATH=tools $(BIN)/python -m devstack
+DEVSTACK := $(BIN)/python -m devstack
 
 .PHONY: system-deps tools up down
 system-deps: ## Debian packages the local stack needs (idempotent)

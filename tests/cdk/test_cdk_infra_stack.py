@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from aws_cdk import Stack
 from aws_cdk.assertions import Match
-from cdk_helpers import resources, template
+
+from tests.support.cdk_helpers import resources, template
 
 
 def test_only_with_use_infra_stack(byo_mode: dict[str, Stack]) -> None:

@@ -11,7 +11,11 @@ import pytest
 import yaml
 from aws_cdk import Stack
 from aws_cdk.assertions import Annotations, Match
-from cdk_helpers import (
+from plattr_cdk.namespaces import QUOTAS
+from plattr_cdk.operator_stack import APP_ROLE_PREFIX
+from plattr_cdk.repo_files import CHART_DIR, argocd_values, chart_missing_reason, load_crds
+
+from tests.support.cdk_helpers import (
     BYO_CONTEXT,
     COMMON_CONTEXT,
     TOKEN,
@@ -26,9 +30,6 @@ from cdk_helpers import (
     synth,
     template,
 )
-from plattr_cdk.namespaces import QUOTAS
-from plattr_cdk.operator_stack import APP_ROLE_PREFIX
-from plattr_cdk.repo_files import CHART_DIR, argocd_values, chart_missing_reason, load_crds
 
 Mode = tuple[str, dict[str, Stack]]
 OPERATOR = "PlattrOperatorStack"

@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 import yaml
-from devstack import ControlPlane, KubeControllers, wait_until
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
+
+from devstack import ControlPlane, KubeControllers, wait_until
 
 pytestmark = pytest.mark.stack
 

@@ -19,13 +19,13 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from reliability_support import APP_SPEC, argocd_env, bounded, bump, run_plugin
 
 from plattr.models import Application
 from plattr.validation import InvalidDocument, decode
 from plattr.yamlio import MAX_DEPTH, MAX_DOCUMENT_BYTES, YamlError, load_all
 from renderer import cmp
 from renderer.sources import SpecErrors, decode_applications, read_specs
+from tests.support.reliability_support import APP_SPEC, argocd_env, bounded, bump, run_plugin
 
 FUZZ = settings(
     max_examples=300,

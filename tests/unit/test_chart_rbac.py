@@ -22,7 +22,7 @@ import pytest
 from controller import kinds
 from controller.config import LEASE_NAME
 from controller.kinds import Kind
-from tests.unit.test_chart import render_chart
+from tests.support.chart import render_chart
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTROLLER = ROOT / "controller"

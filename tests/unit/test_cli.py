@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from renderer.cli import run
-from tests.unit.render_helpers import GUIDE_EXAMPLE
+from tests.support.render_helpers import GUIDE_EXAMPLE
 
 FLAGS = ["--base-domain", "example.dev", "--aws-account-id", "123456789012"]
 

@@ -11,7 +11,7 @@ from renderer.kustomize import KustomizeError, kustomize_command
 from renderer.pipeline import render_paths
 from renderer.plan import PreviewParams
 from renderer.sources import SpecErrors
-from tests.unit.render_helpers import GUIDE_EXAMPLE, OPTIONS
+from tests.support.render_helpers import GUIDE_EXAMPLE, OPTIONS
 
 
 @pytest.fixture

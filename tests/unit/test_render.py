@@ -9,7 +9,7 @@ import pytest
 from plattr import postgrest
 from renderer.plan import PreviewParams, RenderError, RenderOptions
 from renderer.render import render
-from tests.unit.render_helpers import OPTIONS, app_from, container, only, render_by_kind
+from tests.support.render_helpers import OPTIONS, app_from, container, only, render_by_kind
 
 
 def test_the_guides_example_renders_every_kind_it_asks_for() -> None:

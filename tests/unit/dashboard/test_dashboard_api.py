@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 
 import pytest
-from dashboard_app import FakeEvents, client, view_of
 from fastapi.testclient import TestClient
 
 from benchmarks.dashboard_samples import application, preview, put
@@ -14,6 +13,7 @@ from controller.cache import ObjectCache
 from controller.dashboard.models import EventOut
 from controller.http import create_app
 from controller.kinds import SECRET, ObjectKey
+from tests.support.dashboard_app import FakeEvents, client, view_of
 
 PASSWORD = "pw-Zq81-never-shown"
 

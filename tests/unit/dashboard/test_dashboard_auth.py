@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from dashboard_app import TOKEN, client, token_settings
 
 from benchmarks.dashboard_samples import application, put
 from controller.cache import ObjectCache
 from controller.config import ConfigError, DashboardSettings
 from controller.dashboard.oidc import OidcClient, Signer
+from tests.support.dashboard_app import TOKEN, client, token_settings
 
 PATHS = ("/api/v1/applications", "/api/v1/previews", "/api/v1/applications/staging/shop")
 

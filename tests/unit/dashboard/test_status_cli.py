@@ -12,11 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from dashboard_app import TOKEN, serving, token_settings
 
 from benchmarks.dashboard_samples import application, preview, put
 from controller.cache import ObjectCache
 from renderer.cli import run
+from tests.support.dashboard_app import TOKEN, serving, token_settings
 
 
 @pytest.fixture
