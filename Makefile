@@ -28,8 +28,8 @@ setup: $(STAMP) ## create .venv and install plattr with every extra
 demo: $(STAMP) ## render the gitops-repo-template apps to stdout
 	@$(BIN)/plattr render $(TEMPLATE_APPS) $(DEMO_FLAGS)
 
-unit: $(STAMP) ## unit and contract tests only (no services)
-	$(BIN)/pytest tests/unit tests/contract
+unit: $(STAMP) ## unit and contract tests only (no services, no `make tools` binaries)
+	$(BIN)/pytest tests/unit tests/contract -m 'not needs_tools'
 
 test: $(STAMP) tools ## the whole test suite (builds the stack's tools first)
 	$(BIN)/pytest

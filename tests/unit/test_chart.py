@@ -34,12 +34,14 @@ def env_of(container: dict[str, Any]) -> dict[str, Any]:
     return {e["name"]: e.get("value", e.get("valueFrom")) for e in container["env"]}
 
 
+@pytest.mark.needs_tools
 @pytest.mark.parametrize("values", [{}, CDK_VALUES], ids=["defaults", "cdk"])
 def test_helm_lint_passes_strictly(values: dict[str, Any]) -> None:
     result = helm("lint", "--strict", str(CHART), values=values)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.needs_tools
 def test_controller_runs_two_leader_elected_replicas_with_probes_on_9090() -> None:
     manifests = render_chart()
     deployment = one(manifests, "Deployment")
@@ -58,6 +60,7 @@ def test_controller_runs_two_leader_elected_replicas_with_probes_on_9090() -> No
     assert container["resources"]["limits"]["memory"]
 
 
+@pytest.mark.needs_tools
 def test_pods_meet_the_restricted_pod_security_standard() -> None:
     manifests = render_chart()
     pod = one(manifests, "Deployment")["spec"]["template"]["spec"]
@@ -71,6 +74,7 @@ def test_pods_meet_the_restricted_pod_security_standard() -> None:
     assert {"name": "tmp", "mountPath": "/tmp"} in container["volumeMounts"]
 
 
+@pytest.mark.needs_tools
 def test_service_pdb_network_policy_and_spread_select_the_controller_pods() -> None:
     manifests = render_chart()
     pod_labels = one(manifests, "Deployment")["spec"]["template"]["metadata"]["labels"]
@@ -98,6 +102,7 @@ def test_service_pdb_network_policy_and_spread_select_the_controller_pods() -> N
     assert not [m for m in manifests if m["kind"] == "ServiceMonitor"]
 
 
+@pytest.mark.needs_tools
 def test_service_monitor_scrapes_metrics_when_enabled() -> None:
     manifests = render_chart({"serviceMonitor": {"enabled": True, "labels": {"release": "prom"}}})
     monitor = one(manifests, "ServiceMonitor")
@@ -105,12 +110,14 @@ def test_service_monitor_scrapes_metrics_when_enabled() -> None:
     assert monitor["spec"]["endpoints"] == [{"port": "http", "path": "/metrics", "interval": "30s"}]
 
 
+@pytest.mark.needs_tools
 def test_service_account_carries_the_irsa_role() -> None:
     role = "arn:aws:iam::123456789012:role/plattr-controller"
     account = one(render_chart({"serviceAccount": {"roleArn": role}}), "ServiceAccount")
     assert account["metadata"]["annotations"] == {"eks.amazonaws.com/role-arn": role}
 
 
+@pytest.mark.needs_tools
 def test_cdk_values_render_their_env_secrets_and_service_account() -> None:
     manifests = render_chart(CDK_VALUES)
     env = env_of(container_of(manifests))
@@ -129,6 +136,7 @@ def test_cdk_values_render_their_env_secrets_and_service_account() -> None:
     assert image == f"{CDK_VALUES['image']['repository']}:{CDK_VALUES['image']['tag']}"
 
 
+@pytest.mark.needs_tools
 def test_several_replicas_without_leader_election_are_refused() -> None:
     result = helm("template", RELEASE, str(CHART), values={"env": {"LEADER_ELECTION": "false"}})
     assert result.returncode != 0
