@@ -101,7 +101,7 @@ def test_eks_may_reach_aurora_on_5432_only(infra_mode: dict[str, Stack]) -> None
     assert rule["GroupId"]["Fn::GetAtt"][1] == "GroupId"
 
 
-def test_the_five_outputs_of_the_guide(infra_mode: dict[str, Stack]) -> None:
+def test_the_infra_stack_has_its_five_outputs(infra_mode: dict[str, Stack]) -> None:
     everything = template(infra_mode, "PlattrInfraStack").find_outputs("*")
     # Besides these, CDK exports what the operator stack references (ExportsOutput…).
     outputs = {k: v for k, v in everything.items() if not k.startswith("ExportsOutput")}

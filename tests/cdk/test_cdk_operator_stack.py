@@ -153,7 +153,7 @@ def test_six_helm_releases_with_pinned_charts(mode: Mode) -> None:
             assert release["Version"][0] in "v0123456789"
 
 
-def test_plattr_release_comes_from_the_local_chart_with_the_guides_env(mode: Mode) -> None:
+def test_plattr_release_comes_from_the_local_chart_with_the_controllers_env(mode: Mode) -> None:
     name, stacks = mode
     release = helm_releases(template(stacks, OPERATOR))["plattr-operator"]
     assert release["Namespace"] == "plattr-system"

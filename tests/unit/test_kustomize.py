@@ -11,14 +11,14 @@ from renderer.kustomize import KustomizeError, kustomize_command
 from renderer.pipeline import render_paths
 from renderer.plan import PreviewParams
 from renderer.sources import SpecErrors
-from tests.support.render_helpers import GUIDE_EXAMPLE, OPTIONS
+from tests.support.render_helpers import EXAMPLE_APP, OPTIONS
 
 
 @pytest.fixture
 def app_dir(tmp_path: Path) -> Path:
     directory = tmp_path / "my-frontend"
     directory.mkdir()
-    (directory / "application.yaml").write_text(GUIDE_EXAMPLE.read_text())
+    (directory / "application.yaml").write_text(EXAMPLE_APP.read_text())
     return directory
 
 
