@@ -26,8 +26,8 @@ setup: $(STAMP) ## create .venv and install plattr with every extra
 demo: $(STAMP) ## render the gitops-repo-template apps to stdout (settings: its plattr-settings.yaml)
 	@$(BIN)/plattr render $(TEMPLATE_APPS)
 
-unit: $(STAMP) ## unit and contract tests only (no services)
-	$(BIN)/pytest tests/unit tests/contract
+unit: $(STAMP) ## unit and contract tests only (no services, no `make tools` binaries)
+	$(BIN)/pytest tests/unit tests/contract -m 'not needs_tools'
 
 test: $(STAMP) tools ## the whole test suite (builds the stack's tools first)
 	$(BIN)/pytest
@@ -45,7 +45,7 @@ crds: $(STAMP) ## regenerate the CRD files from the models
 	$(BIN)/plattr crds --split charts/plattr/crds
 
 golden: $(STAMP) ## regenerate the golden renders of the template apps
-	$(BIN)/python tests/golden.py --update
+	$(BIN)/python -m tests.support.golden --update
 
 bench: $(STAMP) ## benchmarks: figures and ratios against in-run baselines
 	$(BIN)/python -m benchmarks
@@ -82,12 +82,12 @@ cdk-synth: $(STAMP) $(CDK_CLI) ## synthesize the CDK app, both modes, with and w
 	$(CDK_SYNTH) -o cdk.out/infra-env -c useInfraStack=true $(CDK_FLAGS) $(CDK_ENV_FLAGS)
 	$(CDK_SYNTH) -o cdk.out/byo-env $(CDK_FLAGS) $(CDK_BYO_FLAGS) $(CDK_ENV_FLAGS)
 
-# --- Local stack (tools/, tools/devstack): real processes, no Docker, no cluster ------------
+# --- Local stack (tools/, devstack/): real processes, no Docker, no cluster -----------------
 # `make tools` builds kube-apiserver, etcd, ... from the registries into ~/.cache/plattr (a
 # second run only checks); `make up` runs the whole stack in the background under .plattr/
 # and applies the rendered template apps; `make down` stops it and removes .plattr/.
 STATE_DIR := .plattr
-DEVSTACK := PYTHONPATH=tools $(BIN)/python -m devstack
+DEVSTACK := $(BIN)/python -m devstack
 
 .PHONY: system-deps tools up down
 system-deps: ## Debian packages the local stack needs (idempotent)

@@ -1,4 +1,4 @@
-"""Controller benchmark (issue 4), on the local stack with a real `plattr-controller` process.
+"""Controller benchmark, on the local stack with a real `plattr-controller` process.
 
 1. 100 Applications (database, storage, auth), each with its rendered Deployment, applied at
    once: time until all are Running, and each app's time from creation to Running.
@@ -24,25 +24,21 @@ from pathlib import Path
 from typing import Any, Final
 
 import httpx
+from kubernetes import config
 from prometheus_client.parser import text_string_to_metric_families
 
 from benchmarks.stats import percentile
+from controller.kinds import APPLICATION, DEPLOYMENT, NAMESPACE, SECRET, Kind
+from controller.kube import Kube
+from controller.provisioners import identity_providers
+from devstack import Stack, wait_until
+from devstack.ports import free_port
+from plattr.models import Application
+from plattr.validation import decode
+from renderer.options import RenderOptions
+from renderer.render import render
 
 ROOT: Final = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))  # devstack lives in tools/, as for the tests
-
-from devstack import Stack, wait_until  # noqa: E402
-from devstack.ports import free_port  # noqa: E402
-from kubernetes import config  # noqa: E402
-
-from controller.kinds import APPLICATION, DEPLOYMENT, NAMESPACE, SECRET, Kind  # noqa: E402
-from controller.kube import Kube  # noqa: E402
-from controller.provisioners import identity_providers  # noqa: E402
-from plattr.models import Application  # noqa: E402
-from plattr.validation import decode  # noqa: E402
-from renderer.options import RenderOptions  # noqa: E402
-from renderer.render import render  # noqa: E402
-
 BASE_DOMAIN: Final = "apps.example.test"
 ACCOUNT_ID: Final = "123456789012"
 FULL_APPS: Final = 100

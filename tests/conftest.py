@@ -1,6 +1,7 @@
-"""Session-scoped fixtures for the real local stack (tools/devstack), one per component, so
-a test asks only for what it needs. Each starts on first use and stops at the end of the
-session; when a test that used one fails, the tail of its processes' logs is shown."""
+"""Session-scoped fixtures for the real local stack (devstack), one per component, so a test
+asks only for what it needs, and `stack` for the tests that need them all. Each starts on
+first use and stops at the end of the session; when a test that used one fails, the tail of
+its processes' logs is shown."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from devstack import (
     ControlPlane,
     Keycloak,
@@ -23,6 +25,7 @@ from devstack import (
     start_postgres,
 )
 from devstack.moto import store_db_admin_secret
+from tests.support.stack import LocalStack
 
 
 @pytest.fixture(scope="session")
@@ -80,6 +83,20 @@ def keycloak(stack_dir: Path) -> Iterator[Keycloak]:
     server = start_keycloak(stack_dir)
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(  # noqa: PLR0917 - pytest passes fixtures by position
+    control_plane: ControlPlane,
+    kube_controllers: KubeControllers,
+    postgres: Postgres,
+    moto: Moto,
+    keycloak: Keycloak,
+    kube_api_client: Any,
+) -> LocalStack:
+    """Every component: the API server with its controllers and nodes, Postgres, moto,
+    Keycloak and a client of the API server."""
+    return LocalStack(control_plane, kube_controllers, postgres, moto, keycloak, kube_api_client)
 
 
 def _services(item: pytest.Item) -> list[Service]:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pytest
 from aws_cdk import Stack
-from cdk_helpers import BYO_CONTEXT, COMMON_CONTEXT, INFRA_CONTEXT, cached_synth
+
+from tests.support.cdk_helpers import BYO_CONTEXT, COMMON_CONTEXT, INFRA_CONTEXT, cached_synth
 
 
 @pytest.fixture(scope="session")

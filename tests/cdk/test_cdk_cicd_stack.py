@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 from aws_cdk import Stack
-from cdk_helpers import cached_synth, policy_statements, resources, template
+
+from tests.support.cdk_helpers import cached_synth, policy_statements, resources, template
 
 CICD = "PlattrCicdStack"
 ISSUER = "token.actions.githubusercontent.com"

@@ -1,4 +1,5 @@
-"""Context parsing: defaults from the guide, both value forms, and errors that name the fix."""
+"""Context parsing: the defaults cdk/README.md lists, both value forms, and errors that name
+the fix."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ BYO = {
 }
 
 
-def test_infra_defaults_are_the_guides() -> None:
+def test_infra_defaults_are_the_documented_ones() -> None:
     settings = read_infra(FakeContext())
     assert settings.cluster_name == "plattr-nonprod"
     assert settings.node_instance_type == "t3.large"

@@ -14,7 +14,14 @@ from typing import Any
 
 import pytest
 from aws_cdk import Stack
-from cdk_helpers import BYO_CONTEXT, COMMON_CONTEXT, INFRA_CONTEXT, cached_synth, template
+
+from tests.support.cdk_helpers import (
+    BYO_CONTEXT,
+    COMMON_CONTEXT,
+    INFRA_CONTEXT,
+    cached_synth,
+    template,
+)
 
 ENVIRONMENT = {"account": "123456789012", "region": "ca-central-1"}
 MODES = {"infra": INFRA_CONTEXT, "byo": BYO_CONTEXT}

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from aws_cdk import Stack
 from aws_cdk.assertions import Match
-from cdk_helpers import resources, template
+
+from tests.support.cdk_helpers import resources, template
 
 
 def test_only_with_use_infra_stack(byo_mode: dict[str, Stack]) -> None:
@@ -100,7 +101,7 @@ def test_eks_may_reach_aurora_on_5432_only(infra_mode: dict[str, Stack]) -> None
     assert rule["GroupId"]["Fn::GetAtt"][1] == "GroupId"
 
 
-def test_the_five_outputs_of_the_guide(infra_mode: dict[str, Stack]) -> None:
+def test_the_infra_stack_has_its_five_outputs(infra_mode: dict[str, Stack]) -> None:
     everything = template(infra_mode, "PlattrInfraStack").find_outputs("*")
     # Besides these, CDK exports what the operator stack references (ExportsOutput…).
     outputs = {k: v for k, v in everything.items() if not k.startswith("ExportsOutput")}

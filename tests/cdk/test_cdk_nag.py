@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from aws_cdk import Acknowledgment, App, IPolicyValidationPlugin, Stack, Validations
 from aws_cdk import aws_iam as iam
-from cdk_helpers import BYO_CONTEXT, COMMON_CONTEXT, INFRA_CONTEXT, synth
 from constructs import IConstruct
 from plattr_cdk.nag import acknowledge, enable_checks
+
+from tests.support.cdk_helpers import BYO_CONTEXT, COMMON_CONTEXT, INFRA_CONTEXT, synth
 
 
 def _report(outdir: Path) -> dict[str, object]:

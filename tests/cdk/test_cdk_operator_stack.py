@@ -11,7 +11,11 @@ import pytest
 import yaml
 from aws_cdk import Stack
 from aws_cdk.assertions import Annotations, Match
-from cdk_helpers import (
+from plattr_cdk.namespaces import QUOTAS
+from plattr_cdk.operator_stack import APP_ROLE_PREFIX
+from plattr_cdk.repo_files import CHART_DIR, argocd_values, chart_missing_reason, load_crds
+
+from tests.support.cdk_helpers import (
     BYO_CONTEXT,
     COMMON_CONTEXT,
     TOKEN,
@@ -26,9 +30,6 @@ from cdk_helpers import (
     synth,
     template,
 )
-from plattr_cdk.namespaces import QUOTAS
-from plattr_cdk.operator_stack import APP_ROLE_PREFIX
-from plattr_cdk.repo_files import CHART_DIR, argocd_values, chart_missing_reason, load_crds
 
 Mode = tuple[str, dict[str, Stack]]
 OPERATOR = "PlattrOperatorStack"
@@ -152,7 +153,7 @@ def test_six_helm_releases_with_pinned_charts(mode: Mode) -> None:
             assert release["Version"][0] in "v0123456789"
 
 
-def test_plattr_release_comes_from_the_local_chart_with_the_guides_env(mode: Mode) -> None:
+def test_plattr_release_comes_from_the_local_chart_with_the_controllers_env(mode: Mode) -> None:
     name, stacks = mode
     release = helm_releases(template(stacks, OPERATOR))["plattr-operator"]
     assert release["Namespace"] == "plattr-system"

@@ -9,16 +9,16 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 import pytest
-from devstack import ControlPlane, Keycloak, KubeControllers, Moto, Postgres
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from controller.kinds import APPLICATION
 from plattr.naming import Target
-from tests.integration.controller_harness import TIMEOUT, Harness, rendered, running_controller
-from tests.unit.dashboard.dashboard_app import dashboard_url
+from tests.support.controller_harness import TIMEOUT, Harness, rendered, running_controller
+from tests.support.dashboard_app import dashboard_url
+from tests.support.stack import LocalStack
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
@@ -45,17 +45,10 @@ SPEC: Final = {
 
 
 @pytest.fixture(scope="module")
-def dashboard(  # noqa: PLR0917 - pytest passes fixtures by position
-    control_plane: ControlPlane,
-    kube_controllers: KubeControllers,
-    postgres: Postgres,
-    moto: Moto,
-    keycloak: Keycloak,
-    kube_api_client: Any,
-) -> Iterator[tuple[Harness, str]]:
+def dashboard(stack: LocalStack) -> Iterator[tuple[Harness, str]]:
     with (
-        running_controller(control_plane, postgres, moto, keycloak, kube_api_client) as harness,
-        dashboard_url(harness.controller.view, kube_api_client) as url,
+        running_controller(stack) as harness,
+        dashboard_url(harness.controller.view, stack.kube_api_client) as url,
     ):
         yield harness, url
 

@@ -28,9 +28,6 @@ import httpx
 import psycopg
 import pytest
 import yaml
-from devstack import ControlPlane, Keycloak, KubeControllers, Moto, Postgres, Service, wait_until
-from devstack.ports import free_port
-from devstack.process import spawn
 
 from controller.config import LEASE_NAME
 from controller.provisioners.identity_providers import (
@@ -39,13 +36,17 @@ from controller.provisioners.identity_providers import (
     SECRET_NAME,
     SECRET_NAMESPACE,
 )
+from devstack import ControlPlane, Keycloak, Moto, Postgres, Service, wait_until
+from devstack.ports import free_port
+from devstack.process import spawn
 from plattr.models import IdentityProvider
 from plattr.naming import Target
-from tests.e2e.applicationsets import PullRequest, Sources, applications, load_applicationsets
-from tests.integration.controller_harness import ACCOUNT_ID, BASE_DOMAIN, controller_env
-from tests.unit.test_chart import NAMESPACE as SYSTEM_NAMESPACE
-from tests.unit.test_chart import RELEASE as SERVICE_ACCOUNT  # the chart names it after the release
-from tests.unit.test_chart import render_chart
+from tests.support.applicationsets import PullRequest, Sources, applications, load_applicationsets
+from tests.support.chart import NAMESPACE as SYSTEM_NAMESPACE
+from tests.support.chart import RELEASE as SERVICE_ACCOUNT  # the chart names it after the release
+from tests.support.chart import render_chart
+from tests.support.controller_harness import ACCOUNT_ID, BASE_DOMAIN, controller_env
+from tests.support.stack import LocalStack
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
@@ -355,31 +356,27 @@ class RunningController:
 
 
 @pytest.fixture(scope="module")
-def controller(  # noqa: PLR0917 - pytest passes fixtures by position
-    control_plane: ControlPlane,
-    kube_controllers: KubeControllers,
-    postgres: Postgres,
-    moto: Moto,
-    keycloak: Keycloak,
-    tmp_path_factory: pytest.TempPathFactory,
+def controller(
+    stack: LocalStack, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningController]:
     """The chart applied, and `plattr-controller` running as its ServiceAccount."""
+    plane = stack.control_plane
     scratch = tmp_path_factory.mktemp("controller")
     namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": SYSTEM_NAMESPACE}}
-    kubectl(control_plane, "apply", "--server-side", "-f", "-", stdin=json.dumps(namespace))
+    kubectl(plane, "apply", "--server-side", "-f", "-", stdin=json.dumps(namespace))
     manifests = render_chart()
-    kubectl(control_plane, "apply", "--server-side", "-f", "-", stdin=as_list(manifests))
+    kubectl(plane, "apply", "--server-side", "-f", "-", stdin=as_list(manifests))
     # What this module leaves behind is removed afterwards: the chart's objects, the Secret,
     # and the Lease the controller held.
     leftovers = [ref_of(m) for m in manifests]
-    leftovers.append(store_provider_secret(control_plane))
+    leftovers.append(store_provider_secret(plane))
     leftovers.append(("coordination.k8s.io/v1", "Lease", SYSTEM_NAMESPACE, LEASE_NAME))
     port = free_port()
     env = {
-        **controller_env(control_plane, postgres, moto, keycloak),
+        **controller_env(stack),
         **deployment_env(manifests),
         "PATH": os.environ["PATH"],
-        "KUBECONFIG": str(service_account_kubeconfig(control_plane, scratch / "kubeconfig")),
+        "KUBECONFIG": str(service_account_kubeconfig(plane, scratch / "kubeconfig")),
         "POD_NAME": "plattr-operator-e2e",
         "METRICS_HOST": "127.0.0.1",
         "METRICS_PORT": str(port),
@@ -391,7 +388,7 @@ def controller(  # noqa: PLR0917 - pytest passes fixtures by position
         yield running
     finally:
         service.stop()  # SIGTERM: it hands its lease back
-        delete(control_plane, leftovers)
+        delete(plane, leftovers)
 
 
 def _ready(running: RunningController) -> bool:

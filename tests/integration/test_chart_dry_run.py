@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from kubernetes.dynamic import DynamicClient
 
-from tests.unit.test_chart import CDK_VALUES, NAMESPACE, render_chart
+from tests.support.chart import CDK_VALUES, NAMESPACE, render_chart
 
 pytestmark = pytest.mark.stack
 

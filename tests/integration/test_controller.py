@@ -11,7 +11,15 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-from controller_harness import (
+from psycopg import sql
+
+from controller.kinds import APPLICATION, CONFIG_MAP, NAMESPACE, PREVIEW, SECRET, ObjectKey
+from controller.sweep import TtlSweeper
+from devstack import Keycloak, Moto, Postgres, wait_until
+from plattr import secret_keys
+from plattr.naming import Target
+from renderer.options import PreviewParams
+from tests.support.controller_harness import (
     BASE_DOMAIN,
     Harness,
     Writes,
@@ -20,14 +28,6 @@ from controller_harness import (
     spec,
     timed,
 )
-from devstack import Keycloak, Moto, Postgres, wait_until
-from psycopg import sql
-
-from controller.kinds import APPLICATION, CONFIG_MAP, NAMESPACE, PREVIEW, SECRET, ObjectKey
-from controller.sweep import TtlSweeper
-from plattr import secret_keys
-from plattr.naming import Target
-from renderer.options import PreviewParams
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 

@@ -17,7 +17,14 @@ from typing import Any
 
 import httpx
 import pytest
-from controller_harness import (
+
+from controller.config import LEASE_NAME
+from controller.kinds import APPLICATION, LEASE, NAMESPACE
+from controller.kube import Kube
+from devstack import wait_until
+from devstack.ports import free_port
+from plattr.naming import Target
+from tests.support.controller_harness import (
     apply_manifests,
     controller_env,
     ensure_provider_secret,
@@ -25,13 +32,7 @@ from controller_harness import (
     rendered,
     spec,
 )
-from devstack import ControlPlane, Keycloak, KubeControllers, Moto, Postgres, wait_until
-from devstack.ports import free_port
-
-from controller.config import LEASE_NAME
-from controller.kinds import APPLICATION, LEASE, NAMESPACE
-from controller.kube import Kube
-from plattr.naming import Target
+from tests.support.stack import LocalStack
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
@@ -92,15 +93,8 @@ class Replicas:
 
 
 @pytest.fixture
-def replicas(  # noqa: PLR0917 - pytest passes fixtures by position
-    control_plane: ControlPlane,
-    kube_controllers: KubeControllers,
-    postgres: Postgres,
-    moto: Moto,
-    keycloak: Keycloak,
-    stack_dir: Path,
-) -> Iterator[Replicas]:
-    made = Replicas(controller_env(control_plane, postgres, moto, keycloak), stack_dir / "logs")
+def replicas(stack: LocalStack, stack_dir: Path) -> Iterator[Replicas]:
+    made = Replicas(controller_env(stack), stack_dir / "logs")
     yield made
     for replica in made.started:
         replica.stop(signal.SIGKILL)

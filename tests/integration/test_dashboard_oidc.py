@@ -12,8 +12,6 @@ from typing import Any
 
 import httpx
 import pytest
-from devstack import Keycloak
-from devstack.ports import free_port
 from fastapi import FastAPI
 
 from benchmarks.dashboard_samples import application, put
@@ -21,7 +19,9 @@ from controller.cache import ObjectCache
 from controller.config import DashboardSettings
 from controller.web.app import install
 from controller.web.oidc import SESSION_COOKIE
-from tests.unit.dashboard.dashboard_app import FakeEvents, serve_app, view_of
+from devstack import Keycloak
+from devstack.ports import free_port
+from tests.support.dashboard_app import FakeEvents, serve_app, view_of
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 

@@ -15,8 +15,6 @@ from typing import Any
 
 import httpx
 import pytest
-from controller_harness import BASE_DOMAIN, TIMEOUT, Harness, rendered
-from devstack import wait_until
 
 from controller.cache import ObjectCache
 from controller.kinds import APPLICATION, PLATTR_KINDS
@@ -24,9 +22,11 @@ from controller.kube import Kube
 from controller.metrics import Metrics
 from controller.reflector import Reflector
 from controller.runtime import ControllerView
+from devstack import wait_until
 from plattr import secret_keys
 from plattr.naming import Target
-from tests.unit.dashboard.dashboard_app import dashboard_url
+from tests.support.controller_harness import BASE_DOMAIN, TIMEOUT, Harness, rendered
+from tests.support.dashboard_app import dashboard_url
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 

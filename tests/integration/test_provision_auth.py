@@ -11,11 +11,11 @@ from typing import Any
 
 import httpx
 import pytest
-from devstack import Keycloak
 from keycloak import KeycloakAdmin
 
 from controller.provisioners.auth import SECRET_DIGEST_KEY, KeycloakProvisioner
 from controller.provisioners.interfaces import AuthCredentials, ProvisionerError
+from devstack import Keycloak
 from plattr.naming import Target
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]

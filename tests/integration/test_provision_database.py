@@ -11,7 +11,6 @@ from typing import Any
 
 import psycopg
 import pytest
-from devstack import Moto, Postgres
 from psycopg import errors, sql
 from psycopg.conninfo import conninfo_to_dict
 
@@ -22,6 +21,7 @@ from controller.provisioners.db_admin import (
     conninfo_from_url,
 )
 from controller.provisioners.interfaces import ProvisionerError
+from devstack import Moto, Postgres
 from plattr.naming import Target
 
 pytestmark = pytest.mark.stack

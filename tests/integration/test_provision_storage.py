@@ -13,10 +13,10 @@ import pytest
 from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from devstack import Moto
 
 from controller.provisioners.interfaces import ProvisionerError
 from controller.provisioners.storage import ACCESS_POLICY_NAME, S3Provisioner
+from devstack import Moto
 from plattr.models import Bucket
 from plattr.naming import Target
 

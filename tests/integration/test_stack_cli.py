@@ -14,13 +14,10 @@ from kubernetes import client, config
 
 pytestmark = pytest.mark.stack
 
-TOOLS = Path(__file__).resolve().parent.parent.parent / "tools"
-
 
 def _devstack(command: str, state_dir: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "devstack", command, f"--state-dir={state_dir}", *extra],
-        env={**os.environ, "PYTHONPATH": str(TOOLS)},
         capture_output=True,
         text=True,
         check=False,

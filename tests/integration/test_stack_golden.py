@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 import yaml
-from devstack import KubeControllers, wait_until
 from kubernetes.dynamic import DynamicClient
+
+from devstack import KubeControllers, wait_until
 
 pytestmark = pytest.mark.stack
 

@@ -7,43 +7,18 @@ import copy
 from typing import Any
 
 import pytest
-import yaml
-from devstack import ControlPlane, KubeControllers, wait_until
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
+
+from devstack import ControlPlane, KubeControllers, wait_until
+from tests.support.render_helpers import example_doc
 
 pytestmark = pytest.mark.stack
 
 GROUP, VERSION, PLURAL = "platform.internal", "v1alpha1", "applications"
 ROLLOUT_TIMEOUT = 60.0
 
-# The example of the team guide ("Creating an Application"), verbatim.
-GUIDE_EXAMPLE = yaml.safe_load("""
-apiVersion: platform.internal/v1alpha1
-kind: Application
-metadata:
-  name: my-frontend
-  namespace: default
-spec:
-  repository: github.com/myorg/my-frontend
-  framework: nextjs
-  environment: production
-  imageRef: 123456789.dkr.ecr.us-east-1.amazonaws.com/plattr-apps:my-frontend-abc123
-  database:
-    enabled: true
-  storage:
-    enabled: true
-    buckets:
-      - name: uploads
-        public: false
-  auth:
-    enabled: true
-    providers: [google, github]
-  scaling:
-    min: 2
-    max: 20
-    targetCPU: 70
-""")
+EXAMPLE_APP = example_doc()  # a complete Application: every kind of resource
 
 
 def _create_application(api_client: Any, body: dict[str, Any]) -> dict[str, Any]:
@@ -56,7 +31,7 @@ def _create_application(api_client: Any, body: dict[str, Any]) -> dict[str, Any]
 
 
 def _variant(name: str, path: tuple[str, ...], value: object) -> dict[str, Any]:
-    body = copy.deepcopy(GUIDE_EXAMPLE)
+    body = copy.deepcopy(EXAMPLE_APP)
     body["metadata"]["name"] = name
     target = body["spec"]
     for key in path[:-1]:
@@ -86,13 +61,13 @@ def test_server_reports_the_version_it_was_built_as(kube_api_client: Any):
     assert info.git_version.startswith("v1.31.")
 
 
-def test_guide_example_application_is_accepted(kube_api_client: Any):
-    created = _create_application(kube_api_client, GUIDE_EXAMPLE)
+def test_the_complete_example_application_is_accepted(kube_api_client: Any):
+    created = _create_application(kube_api_client, EXAMPLE_APP)
     assert created["metadata"]["uid"]
     stored = client.CustomObjectsApi(kube_api_client).get_namespaced_custom_object(
         GROUP, VERSION, "default", PLURAL, "my-frontend"
     )
-    assert stored["spec"] == GUIDE_EXAMPLE["spec"]
+    assert stored["spec"] == EXAMPLE_APP["spec"]
 
 
 @pytest.mark.parametrize(

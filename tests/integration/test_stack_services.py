@@ -7,9 +7,10 @@ import uuid
 
 import psycopg
 import pytest
-from devstack import Keycloak, Moto, Postgres
 from keycloak import KeycloakOpenID
 from psycopg import sql
+
+from devstack import Keycloak, Moto, Postgres
 
 pytestmark = pytest.mark.stack
 

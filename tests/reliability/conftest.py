@@ -6,7 +6,8 @@ test-artifacts/reliability-figures.json."""
 from __future__ import annotations
 
 import pytest
-from reliability_support import COUNTS, record
+
+from tests.support.reliability_support import COUNTS, record
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -16,8 +16,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from devstack import ControlPlane, Keycloak, KubeControllers, Moto, Postgres
-from fault_support import (
+
+from controller.kinds import APPLICATION
+from controller.kube import Kube
+from devstack import ControlPlane
+from plattr.naming import Target
+from tests.support.controller_harness import (
+    BASE_DOMAIN,
+    OIDC_PROVIDER_ARN,
+    apply_manifests,
+    ensure_provider_secret,
+    rendered,
+)
+from tests.support.fault_support import (
     ControllerProcess,
     Proxies,
     Proxy,
@@ -30,18 +41,8 @@ from fault_support import (
     snapshot,
     wait_all,
 )
-from reliability_support import record
-
-from controller.kinds import APPLICATION
-from controller.kube import Kube
-from plattr.naming import Target
-from tests.integration.controller_harness import (
-    BASE_DOMAIN,
-    OIDC_PROVIDER_ARN,
-    apply_manifests,
-    ensure_provider_secret,
-    rendered,
-)
+from tests.support.reliability_support import record
+from tests.support.stack import LocalStack
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
@@ -152,18 +153,10 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def world(  # noqa: PLR0917 - pytest passes fixtures by position
-    control_plane: ControlPlane,
-    kube_controllers: KubeControllers,
-    postgres: Postgres,
-    moto: Moto,
-    keycloak: Keycloak,
-    kube_api_client: Any,
-    stack_dir: Path,
-) -> Iterator[World]:
-    kube = Kube(kube_api_client)
+def world(stack: LocalStack, stack_dir: Path) -> Iterator[World]:
+    kube = Kube(stack.kube_api_client)
     ensure_provider_secret(kube)
-    proxies = Proxies(control_plane, postgres, moto, keycloak, stack_dir)
+    proxies = Proxies(stack.control_plane, stack.postgres, stack.moto, stack.keycloak, stack_dir)
     env = {
         **proxies.env,
         "BASE_DOMAIN": BASE_DOMAIN,
@@ -173,7 +166,8 @@ def world(  # noqa: PLR0917 - pytest passes fixtures by position
         "WORKERS": "4",
     }
     controller = ControllerProcess(f"faults-{uuid.uuid4().hex[:4]}", env, stack_dir / "logs")
-    world = World(Services(kube, postgres, moto, keycloak), proxies, controller, control_plane)
+    services = Services(kube, stack.postgres, stack.moto, stack.keycloak)
+    world = World(services, proxies, controller, stack.control_plane)
     try:
         controller.wait_ready()
         for needs in (("database", "storage", "auth"), ("database",), ("storage",), ()):

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from reliability_support import ROOT, bump
+from tests.support.reliability_support import ROOT, bump
 
 HARNESS = Path(__file__).with_name("fuzz_atheris.py")
 RUNS = 200_000

@@ -19,7 +19,6 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from reliability_support import APP_SPEC, argocd_env, bounded, bump, run_plugin
 
 from cli import cmp
 from plattr.models import Application
@@ -27,6 +26,7 @@ from plattr.validation import InvalidDocument, decode
 from plattr.yamlio import MAX_DEPTH, MAX_DOCUMENT_BYTES, YamlError, load_all
 from renderer.errors import SpecErrors
 from renderer.sources import decode_applications, read_specs
+from tests.support.reliability_support import APP_SPEC, argocd_env, bounded, bump, run_plugin
 
 FUZZ = settings(
     max_examples=300,

@@ -18,17 +18,17 @@ import pytest
 from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from devstack import Keycloak, Moto, Postgres
 from psycopg import errors, sql
-from reliability_support import bump
 
 from controller.provisioners.auth import KeycloakProvisioner
 from controller.provisioners.database import PostgresProvisioner
 from controller.provisioners.db_admin import admin_conninfo
 from controller.provisioners.interfaces import ProvisionerError
 from controller.provisioners.storage import ACCESS_POLICY_NAME, S3Provisioner, tags_of
+from devstack import Keycloak, Moto, Postgres
 from plattr.models import Bucket
 from plattr.naming import Target
+from tests.support.reliability_support import bump
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 

@@ -23,8 +23,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from devstack import ControlPlane, Keycloak, KubeControllers, Moto, Postgres, wait_until
-from fault_support import (
+
+from controller.config import LEASE_NAME
+from controller.kinds import APPLICATION, CONFIG_MAP, LEASE, NAMESPACE, PREVIEW, SECRET
+from controller.kube import Kube
+from devstack import wait_until
+from plattr.naming import Target
+from renderer.options import PreviewParams
+from tests.support.controller_harness import (
+    BASE_DOMAIN,
+    OIDC_PROVIDER_ARN,
+    apply_manifests,
+    controller_env,
+    ensure_provider_secret,
+    rendered,
+)
+from tests.support.fault_support import (
     TIMEOUT,
     ControllerProcess,
     Services,
@@ -35,21 +49,8 @@ from fault_support import (
     snapshot,
     wait_all,
 )
-from reliability_support import record
-
-from controller.config import LEASE_NAME
-from controller.kinds import APPLICATION, CONFIG_MAP, LEASE, NAMESPACE, PREVIEW, SECRET
-from controller.kube import Kube
-from plattr.naming import Target
-from renderer.options import PreviewParams
-from tests.integration.controller_harness import (
-    BASE_DOMAIN,
-    OIDC_PROVIDER_ARN,
-    apply_manifests,
-    controller_env,
-    ensure_provider_secret,
-    rendered,
-)
+from tests.support.reliability_support import record
+from tests.support.stack import LocalStack
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
@@ -107,25 +108,16 @@ def grow(kube: Kube, target: Target, body: dict[str, Any]) -> None:
 
 
 @pytest.fixture
-def stack(  # noqa: PLR0917 - pytest passes fixtures by position
-    control_plane: ControlPlane,
-    kube_controllers: KubeControllers,
-    postgres: Postgres,
-    moto: Moto,
-    keycloak: Keycloak,
-    kube_api_client: Any,
-) -> Services:
-    kube = Kube(kube_api_client)
+def services(stack: LocalStack) -> Services:
+    kube = Kube(stack.kube_api_client)
     ensure_provider_secret(kube)
-    return Services(kube, postgres, moto, keycloak)
+    return Services(kube, stack.postgres, stack.moto, stack.keycloak)
 
 
 @pytest.fixture
-def env(
-    control_plane: ControlPlane, postgres: Postgres, moto: Moto, keycloak: Keycloak
-) -> dict[str, str]:
+def env(stack: LocalStack) -> dict[str, str]:
     return {
-        **controller_env(control_plane, postgres, moto, keycloak),
+        **controller_env(stack),
         "BASE_DOMAIN": BASE_DOMAIN,
         "OIDC_PROVIDER_ARN": OIDC_PROVIDER_ARN,
         "RESYNC_SECONDS": "30",
@@ -150,7 +142,7 @@ def not_running(kube: Kube, targets: list[Target]) -> list[str]:
 
 
 def test_twenty_sigkills_mid_provisioning_end_as_an_uninterrupted_run(
-    stack: Services, env: dict[str, str], stack_dir: Path, started: list[ControllerProcess]
+    services: Services, env: dict[str, str], stack_dir: Path, started: list[ControllerProcess]
 ) -> None:
     seed = int(os.environ.get("PLATTR_KILL_SEED") or random.randrange(1_000_000))  # noqa: S311
     record("kill.seed", seed)  # PLATTR_KILL_SEED=<seed> replays the same kill points
@@ -162,10 +154,10 @@ def test_twenty_sigkills_mid_provisioning_end_as_an_uninterrupted_run(
         name = f"k{run}-{cycle:02d}"
         target = Target.preview(name, 3) if cycle % 5 == 4 else Target(name, "staging")
         killed[target] = full_spec(SPECS[cycle % len(SPECS)])
-        apply(stack.kube, target, killed[target])
+        apply(services.kube, target, killed[target])
         if cycle >= 2:
             earlier = list(killed)[chance.randrange(cycle)]
-            grow(stack.kube, earlier, killed[earlier])
+            grow(services.kube, earlier, killed[earlier])
         controller = ControllerProcess(f"kill-{run}-{cycle:02d}", env, stack_dir / "logs")
         started.append(controller)
         controller.wait_ready()
@@ -181,7 +173,7 @@ def test_twenty_sigkills_mid_provisioning_end_as_an_uninterrupted_run(
     survivor.wait_ready()
     began = time.monotonic()
     wait_all(
-        lambda: not_running(stack.kube, list(killed)), "killed run converges", logs=survivor.log
+        lambda: not_running(services.kube, list(killed)), "killed run converges", logs=survivor.log
     )
     record("kill.seconds_to_converge_after_last_kill", round(time.monotonic() - began, 1))
 
@@ -189,16 +181,18 @@ def test_twenty_sigkills_mid_provisioning_end_as_an_uninterrupted_run(
     for target, body in killed.items():
         twin = Target(target.app.replace(f"k{run}", f"u{run}"), target.env)
         twins[twin] = body
-        apply(stack.kube, twin, body)
+        apply(services.kube, twin, body)
     wait_all(
-        lambda: not_running(stack.kube, list(twins)), "uninterrupted twins run", logs=survivor.log
+        lambda: not_running(services.kube, list(twins)),
+        "uninterrupted twins run",
+        logs=survivor.log,
     )
     wait_until(lambda: _quiet(survivor), "controller idle", TIMEOUT)
 
     differences = []
     for (target, _), twin in zip(killed.items(), twins, strict=True):
-        interrupted = snapshot(stack, target)
-        uninterrupted = snapshot(stack, twin)
+        interrupted = snapshot(services, target)
+        uninterrupted = snapshot(services, twin)
         if interrupted != uninterrupted:
             differences.append(
                 {"app": target.instance, "killed": interrupted, "twin": uninterrupted}
@@ -210,7 +204,7 @@ def test_twenty_sigkills_mid_provisioning_end_as_an_uninterrupted_run(
     # their resourceVersions and no DDL or realm change is logged (counted per app, since
     # other tests' apps may share the cluster)
     apps = [*killed, *twins]
-    versions = _versions(stack.kube, apps)
+    versions = _versions(services.kube, apps)
     offset = len(survivor.log_text())
     resyncs = _reconciles(survivor, apps)
 
@@ -220,7 +214,7 @@ def test_twenty_sigkills_mid_provisioning_end_as_an_uninterrupted_run(
 
     wait_until(all_resynced, "a resync of every app", TIMEOUT)
     wait_until(lambda: _quiet(survivor), "controller idle after the resync", TIMEOUT)
-    assert _versions(stack.kube, apps) == versions, "a resync after the kills still wrote"
+    assert _versions(services.kube, apps) == versions, "a resync after the kills still wrote"
     changes = [
         line
         for line in survivor.log_text()[offset:].splitlines()
@@ -228,8 +222,8 @@ def test_twenty_sigkills_mid_provisioning_end_as_an_uninterrupted_run(
         if f"database: {t.schema}:" in line or f"auth: realm {t.realm} " in line
     ]
     assert not changes, changes[:5]
-    extra = platform_secrets(stack)
-    found = leaks(stack, started[-1:], [*killed, *twins], extra)
+    extra = platform_secrets(services)
+    found = leaks(services, started[-1:], [*killed, *twins], extra)
     assert not found, found
 
 
@@ -277,9 +271,9 @@ def lease_time(kube: Kube, field: str) -> datetime:
 
 
 def test_a_frozen_leader_is_replaced_and_writes_nothing_when_it_wakes(
-    stack: Services, env: dict[str, str], stack_dir: Path, started: list[ControllerProcess]
+    services: Services, env: dict[str, str], stack_dir: Path, started: list[ControllerProcess]
 ) -> None:
-    kube = stack.kube
+    kube = services.kube
     if kube.get(f"{NAMESPACE.collection()}/{LEASE_NAMESPACE}") is None:
         kube.create(NAMESPACE.collection(), {"metadata": {"name": LEASE_NAMESPACE}})
     kube.delete(LEASE.item(LEASE_NAMESPACE, LEASE_NAME))

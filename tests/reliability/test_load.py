@@ -19,9 +19,22 @@ from typing import Any
 
 import psycopg
 import pytest
-from devstack import ControlPlane, Keycloak, KubeControllers, Moto, Postgres, wait_until
+
+from controller.kinds import NAMESPACE, SECRET, Kind
+from controller.kube import Kube
+from devstack import wait_until
 from devstack.controllers import NODE_CAPACITY, node_manifest
-from fault_support import (
+from plattr.naming import Target
+from renderer.options import PreviewParams
+from tests.support.controller_harness import (
+    BASE_DOMAIN,
+    OIDC_PROVIDER_ARN,
+    apply_manifests,
+    controller_env,
+    ensure_provider_secret,
+    rendered,
+)
+from tests.support.fault_support import (
     TIMEOUT,
     ControllerProcess,
     Services,
@@ -30,20 +43,8 @@ from fault_support import (
     platform_secrets,
     wait_all,
 )
-from reliability_support import record
-
-from controller.kinds import NAMESPACE, SECRET, Kind
-from controller.kube import Kube
-from plattr.naming import Target
-from renderer.options import PreviewParams
-from tests.integration.controller_harness import (
-    BASE_DOMAIN,
-    OIDC_PROVIDER_ARN,
-    apply_manifests,
-    controller_env,
-    ensure_provider_secret,
-    rendered,
-)
+from tests.support.reliability_support import record
+from tests.support.stack import LocalStack
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow, pytest.mark.load]
 
@@ -116,20 +117,14 @@ class Sampler:
         self._thread.join(5)
 
 
-def test_apps_and_previews_in_bursts_with_changes_all_converge(  # noqa: PLR0917
-    control_plane: ControlPlane,
-    kube_controllers: KubeControllers,
-    postgres: Postgres,
-    moto: Moto,
-    keycloak: Keycloak,
-    kube_api_client: Any,
-    stack_dir: Path,
+def test_apps_and_previews_in_bursts_with_changes_all_converge(
+    stack: LocalStack, stack_dir: Path
 ) -> None:
-    kube = Kube(kube_api_client)
+    kube = Kube(stack.kube_api_client)
     ensure_provider_secret(kube)
     add_nodes(kube, APPS + PREVIEWS)
     env = {
-        **controller_env(control_plane, postgres, moto, keycloak),
+        **controller_env(stack),
         "BASE_DOMAIN": BASE_DOMAIN,
         "OIDC_PROVIDER_ARN": OIDC_PROVIDER_ARN,
         "RESYNC_SECONDS": "600",
@@ -206,7 +201,7 @@ def test_apps_and_previews_in_bursts_with_changes_all_converge(  # noqa: PLR0917
             "buckets": sum("storage" in s for s in everything.values()),
             "realms": sum("auth" in s for s in everything.values()),
         }
-        with psycopg.connect(postgres.admin_url, autocommit=True) as conn:
+        with psycopg.connect(stack.postgres.admin_url, autocommit=True) as conn:
             schemas = conn.execute(
                 "SELECT count(*) FROM pg_namespace WHERE nspname LIKE %s", (f"l{run}%",)
             ).fetchone()
@@ -215,11 +210,13 @@ def test_apps_and_previews_in_bursts_with_changes_all_converge(  # noqa: PLR0917
             ).fetchone()
         buckets = [
             b["Name"]
-            for b in moto.client("s3").list_buckets()["Buckets"]
+            for b in stack.moto.client("s3").list_buckets()["Buckets"]
             if b["Name"].startswith(f"plattr-l{run}-")
         ]
         realms = [
-            r["realm"] for r in keycloak.admin().get_realms() if r["realm"].startswith(f"l{run}")
+            r["realm"]
+            for r in stack.keycloak.admin().get_realms()
+            if r["realm"].startswith(f"l{run}")
         ]
         found = {
             "schemas": schemas[0] if schemas else 0,
@@ -234,7 +231,7 @@ def test_apps_and_previews_in_bursts_with_changes_all_converge(  # noqa: PLR0917
                 exists = kube.get(SECRET.item(target.namespace, target.secret_name(kind)))
                 assert (exists is not None) is (key in spec), (target, kind)
         sample = list(everything)[:: max(1, len(everything) // 40)]
-        services = Services(kube, postgres, moto, keycloak)
+        services = Services(kube, stack.postgres, stack.moto, stack.keycloak)
         leaked = leaks(services, [controller], sample, platform_secrets(services))
         assert not leaked, leaked
     finally:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from reliability_support import ROOT, bump
+from tests.support.reliability_support import ROOT, bump
 
 RUNS = 100
 FIRST_USE_RACE = """

@@ -13,52 +13,11 @@ from typing import Any
 
 import pytest
 import yaml
-from devstack.tools import binary
+
+from tests.support.chart import CDK_VALUES, CHART, NAMESPACE, RELEASE, helm, render_chart
 
 ROOT = Path(__file__).resolve().parents[2]
-CHART = ROOT / "charts" / "plattr"
-RELEASE, NAMESPACE = "plattr-operator", "plattr-system"
 DOCKERFILES = [ROOT / "controller" / "Dockerfile", ROOT / "argocd" / "Dockerfile"]
-# The values' shape PlattrOperatorStack passes (cdk/plattr_cdk/operator_stack.py), with
-# sample values where it passes CloudFormation tokens.
-CDK_VALUES: dict[str, Any] = {
-    "image": {"repository": "123456789012.dkr.ecr.ca-central-1.amazonaws.com/x", "tag": "1.2"},
-    "serviceAccount": {
-        "create": True,
-        "name": "plattr-operator",
-        "annotations": {"eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/x"},
-    },
-    "env": {
-        "DB_SECRET_ARN": "arn:aws:secretsmanager:ca-central-1:123456789012:secret:plattr",
-        "DB_HOST": "aurora.example.test",
-        "AWS_REGION": "ca-central-1",
-        "BASE_DOMAIN": "apps.example.com",
-        "LEADER_ELECTION": "true",
-        "LEASE_NAMESPACE": "plattr-system",
-        "AWS_ACCOUNT_ID": "123456789012",
-        "BUCKET_PREFIX": "plattr",
-    },
-    "secretEnv": {"KEYCLOAK_ADMIN_PASSWORD": {"name": "keycloak-admin", "key": "password"}},
-}
-
-
-def helm(*args: str, values: dict[str, Any] | None = None) -> subprocess.CompletedProcess[str]:
-    """The real helm on the chart, with `values` as a values file on stdin."""
-    return subprocess.run(
-        [str(binary("helm")), *args, "-f", "-"],
-        input=yaml.safe_dump(values or {}),
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-
-
-def render_chart(values: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    """`helm template` of the chart as release plattr-operator in plattr-system."""
-    result = helm("template", RELEASE, str(CHART), "-n", NAMESPACE, values=values)
-    assert result.returncode == 0, result.stderr
-    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
 
 
 def one(manifests: list[dict[str, Any]], kind: str) -> dict[str, Any]:
@@ -75,12 +34,14 @@ def env_of(container: dict[str, Any]) -> dict[str, Any]:
     return {e["name"]: e.get("value", e.get("valueFrom")) for e in container["env"]}
 
 
+@pytest.mark.needs_tools
 @pytest.mark.parametrize("values", [{}, CDK_VALUES], ids=["defaults", "cdk"])
 def test_helm_lint_passes_strictly(values: dict[str, Any]) -> None:
     result = helm("lint", "--strict", str(CHART), values=values)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.needs_tools
 def test_controller_runs_two_leader_elected_replicas_with_probes_on_9090() -> None:
     manifests = render_chart()
     deployment = one(manifests, "Deployment")
@@ -99,6 +60,7 @@ def test_controller_runs_two_leader_elected_replicas_with_probes_on_9090() -> No
     assert container["resources"]["limits"]["memory"]
 
 
+@pytest.mark.needs_tools
 def test_pods_meet_the_restricted_pod_security_standard() -> None:
     manifests = render_chart()
     pod = one(manifests, "Deployment")["spec"]["template"]["spec"]
@@ -112,6 +74,7 @@ def test_pods_meet_the_restricted_pod_security_standard() -> None:
     assert {"name": "tmp", "mountPath": "/tmp"} in container["volumeMounts"]
 
 
+@pytest.mark.needs_tools
 def test_service_pdb_network_policy_and_spread_select_the_controller_pods() -> None:
     manifests = render_chart()
     pod_labels = one(manifests, "Deployment")["spec"]["template"]["metadata"]["labels"]
@@ -139,6 +102,7 @@ def test_service_pdb_network_policy_and_spread_select_the_controller_pods() -> N
     assert not [m for m in manifests if m["kind"] == "ServiceMonitor"]
 
 
+@pytest.mark.needs_tools
 def test_service_monitor_scrapes_metrics_when_enabled() -> None:
     manifests = render_chart({"serviceMonitor": {"enabled": True, "labels": {"release": "prom"}}})
     monitor = one(manifests, "ServiceMonitor")
@@ -146,12 +110,14 @@ def test_service_monitor_scrapes_metrics_when_enabled() -> None:
     assert monitor["spec"]["endpoints"] == [{"port": "http", "path": "/metrics", "interval": "30s"}]
 
 
+@pytest.mark.needs_tools
 def test_service_account_carries_the_irsa_role() -> None:
     role = "arn:aws:iam::123456789012:role/plattr-controller"
     account = one(render_chart({"serviceAccount": {"roleArn": role}}), "ServiceAccount")
     assert account["metadata"]["annotations"] == {"eks.amazonaws.com/role-arn": role}
 
 
+@pytest.mark.needs_tools
 def test_cdk_values_render_their_env_secrets_and_service_account() -> None:
     manifests = render_chart(CDK_VALUES)
     env = env_of(container_of(manifests))
@@ -170,6 +136,7 @@ def test_cdk_values_render_their_env_secrets_and_service_account() -> None:
     assert image == f"{CDK_VALUES['image']['repository']}:{CDK_VALUES['image']['tag']}"
 
 
+@pytest.mark.needs_tools
 def test_several_replicas_without_leader_election_are_refused() -> None:
     result = helm("template", RELEASE, str(CHART), values={"env": {"LEADER_ELECTION": "false"}})
     assert result.returncode != 0

@@ -22,7 +22,7 @@ import pytest
 from controller import kinds
 from controller.config import LEASE_NAME
 from controller.kinds import Kind
-from tests.unit.test_chart import render_chart
+from tests.support.chart import render_chart
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTROLLER = ROOT / "controller"
@@ -182,12 +182,14 @@ def test_every_call_site_names_its_kind_or_is_listed() -> None:
     assert GENERIC.keys() - unresolved == set(), "GENERIC lists call sites that are gone"
 
 
+@pytest.mark.needs_tools
 def test_chart_rbac_is_exactly_what_the_code_requests() -> None:
     code, chart = code_triples(), chart_triples()
     assert sorted(code - chart) == [], "the controller makes requests the chart does not grant"
     assert sorted(chart - code) == [], "the chart grants what the controller never requests"
 
 
+@pytest.mark.needs_tools
 def test_the_lease_is_granted_where_the_controller_looks_for_it() -> None:
     roles = [m for m in render_chart({"env": {"LEASE_NAMESPACE": "leases"}}) if m["kind"] == "Role"]
     (role,) = roles
@@ -196,6 +198,7 @@ def test_the_lease_is_granted_where_the_controller_looks_for_it() -> None:
     assert names == {LEASE_NAME}
 
 
+@pytest.mark.needs_tools
 @pytest.mark.parametrize("kind", ["ClusterRoleBinding", "RoleBinding"])
 def test_bindings_name_the_chart_service_account(kind: str) -> None:
     manifests = render_chart({"serviceAccount": {"name": "plattr-operator"}})

@@ -9,13 +9,13 @@ import pytest
 import yaml
 
 from cli.main import run
-from tests.unit.render_helpers import GUIDE_EXAMPLE
+from tests.support.render_helpers import EXAMPLE_APP
 
 FLAGS = ["--base-domain", "example.dev", "--aws-account-id", "123456789012"]
 
 
 def test_render_a_file_to_yaml(capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(["render", str(GUIDE_EXAMPLE), *FLAGS]) == 0
+    assert run(["render", str(EXAMPLE_APP), *FLAGS]) == 0
     kinds = [d["kind"] for d in yaml.safe_load_all(capsys.readouterr().out)]
     assert kinds[-1] == "Application"
 
@@ -23,8 +23,8 @@ def test_render_a_file_to_yaml(capsys: pytest.CaptureFixture[str]) -> None:
 def test_render_multi_document_files_and_json_output(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    other = GUIDE_EXAMPLE.read_text().replace("name: my-frontend", "name: other")
-    (tmp_path / "apps.yaml").write_text(GUIDE_EXAMPLE.read_text() + "---\n" + other)
+    other = EXAMPLE_APP.read_text().replace("name: my-frontend", "name: other")
+    (tmp_path / "apps.yaml").write_text(EXAMPLE_APP.read_text() + "---\n" + other)
     assert run(["render", str(tmp_path), "-o", "json", *FLAGS]) == 0
     listing = json.loads(capsys.readouterr().out)
     assert listing["kind"] == "List"
@@ -37,7 +37,7 @@ def test_base_domain_from_the_environment(
 ) -> None:
     monkeypatch.setenv("BASE_DOMAIN", "env.example.org")
     monkeypatch.setenv("AWS_ACCOUNT_ID", "123456789012")
-    assert run(["render", str(GUIDE_EXAMPLE)]) == 0
+    assert run(["render", str(EXAMPLE_APP)]) == 0
     assert "my-frontend.env.example.org" in capsys.readouterr().out
 
 
@@ -45,14 +45,14 @@ def test_missing_base_domain_is_a_usage_error(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.delenv("BASE_DOMAIN", raising=False)
-    assert run(["render", str(GUIDE_EXAMPLE)]) == 2
+    assert run(["render", str(EXAMPLE_APP)]) == 2
     assert "--base-domain" in capsys.readouterr().err
 
 
 def test_validate_reports_every_error_in_every_file_with_lines(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    text = GUIDE_EXAMPLE.read_text()
+    text = EXAMPLE_APP.read_text()
     (tmp_path / "a.yaml").write_text(text.replace("framework: nextjs", "framework: rails"))
     (tmp_path / "b.yaml").write_text(
         text.replace("min: 2", "min: 50").replace("targetCPU: 70", "targetCPU: 700")
@@ -67,7 +67,7 @@ def test_validate_reports_every_error_in_every_file_with_lines(
 def test_validate_ok_and_unparseable_yaml(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert run(["validate", str(GUIDE_EXAMPLE)]) == 0
+    assert run(["validate", str(EXAMPLE_APP)]) == 0
     assert "my-frontend (production) is valid" in capsys.readouterr().out
     (tmp_path / "broken.yaml").write_text("a: [\n")
     assert run(["validate", str(tmp_path / "broken.yaml")]) == 1

@@ -19,7 +19,7 @@ from cli.cmp import Setting, setting
 from plattr.naming import Target
 from renderer.options import PreviewParams, RenderOptions
 from renderer.pipeline import render_paths
-from tests.e2e.applicationsets import (
+from tests.support.applicationsets import (
     PullRequest,
     Sources,
     UnsupportedTemplate,
@@ -27,7 +27,7 @@ from tests.e2e.applicationsets import (
     load_applicationsets,
     substitute,
 )
-from tests.unit.test_chart import CHART
+from tests.support.chart import CHART
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "gitops-repo-template"

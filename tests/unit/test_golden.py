@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.golden import ROOT, app_dirs, golden_path, render_app_dir
-from tests.unit.schema_check import check_manifest
+from tests.support.golden import ROOT, app_dirs, golden_path, render_app_dir
+from tests.support.schema_check import check_manifest
 
 APP_DIRS = app_dirs()
 

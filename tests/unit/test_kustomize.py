@@ -12,14 +12,14 @@ from renderer.errors import KustomizeError, SpecErrors
 from renderer.kustomize import kustomize_command
 from renderer.options import PreviewParams
 from renderer.pipeline import render_paths
-from tests.unit.render_helpers import GUIDE_EXAMPLE, OPTIONS
+from tests.support.render_helpers import EXAMPLE_APP, OPTIONS
 
 
 @pytest.fixture
 def app_dir(tmp_path: Path) -> Path:
     directory = tmp_path / "my-frontend"
     directory.mkdir()
-    (directory / "application.yaml").write_text(GUIDE_EXAMPLE.read_text())
+    (directory / "application.yaml").write_text(EXAMPLE_APP.read_text())
     return directory
 
 

@@ -16,8 +16,8 @@ from plattr.models import ENVIRONMENTS, Application
 from plattr.validation import InvalidDocument, decode, find_errors
 from renderer.options import PreviewParams
 from renderer.render import render
-from tests.unit.render_helpers import OPTIONS
-from tests.unit.schema_check import check_manifest
+from tests.support.render_helpers import OPTIONS
+from tests.support.schema_check import check_manifest
 
 label = st.from_regex(r"[a-z]([a-z0-9-]{0,20}[a-z0-9])?", fullmatch=True)
 bucket = st.from_regex(r"[a-z0-9]([a-z0-9-]{0,12}[a-z0-9])?", fullmatch=True)

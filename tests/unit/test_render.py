@@ -11,10 +11,10 @@ from plattr import postgrest
 from renderer.errors import RenderError
 from renderer.options import InvalidOption, PreviewParams, RenderOptions
 from renderer.render import render
-from tests.unit.render_helpers import OPTIONS, app_from, container, only, render_by_kind
+from tests.support.render_helpers import OPTIONS, app_from, container, only, render_by_kind
 
 
-def test_the_guides_example_renders_every_kind_it_asks_for() -> None:
+def test_the_complete_example_renders_every_kind_it_asks_for() -> None:
     kinds = [m["kind"] for m in render(app_from(), OPTIONS)]
     assert kinds == [
         "NetworkPolicy",

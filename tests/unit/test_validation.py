@@ -12,12 +12,12 @@ import yaml
 from plattr.models import Application, PreviewEnvironment
 from plattr.validation import InvalidDocument, decode
 
-GUIDE_EXAMPLE = Path(__file__).parent.parent / "fixtures" / "guide-example.yaml"
+EXAMPLE_APP = Path(__file__).parent.parent / "fixtures" / "example-application.yaml"
 
 
 @pytest.fixture
 def spec_doc() -> dict[str, Any]:
-    document: dict[str, Any] = yaml.safe_load(GUIDE_EXAMPLE.read_text())
+    document: dict[str, Any] = yaml.safe_load(EXAMPLE_APP.read_text())
     return document
 
 
@@ -27,7 +27,7 @@ def errors_of(document: object) -> list[str]:
     return [str(error) for error in raised.value.errors]
 
 
-def test_the_guides_example_validates_unchanged(spec_doc: dict[str, Any]) -> None:
+def test_the_complete_example_validates_unchanged(spec_doc: dict[str, Any]) -> None:
     app = decode(spec_doc, Application)
     assert app.metadata.name == "my-frontend"
     assert app.spec.environment == "production"

@@ -1,4 +1,5 @@
-"""The guide's retry schedule and the reconnect backoff."""
+"""The provisioning retry schedule (1 s, 2 s, 4 s, then Failed: controller/README.md) and
+the reconnect backoff."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 from controller.backoff import GUIDE_RETRIES, Backoff, RetrySchedule
 
 
-def test_the_guide_schedule_is_one_two_four_seconds_then_none() -> None:
+def test_the_retry_schedule_is_one_two_four_seconds_then_none() -> None:
     assert [GUIDE_RETRIES.delay(n) for n in (1, 2, 3, 4)] == [1.0, 2.0, 4.0, None]
     assert GUIDE_RETRIES.delays == (1.0, 2.0, 4.0)
 

@@ -13,7 +13,7 @@ MINIMAL = {
 }
 
 
-def test_defaults_follow_the_guide() -> None:
+def test_defaults_are_the_documented_ones() -> None:
     settings = Settings.from_env(MINIMAL)
     assert settings.metrics_port == 9090
     assert settings.ttl_sweep_seconds == 300

@@ -1,4 +1,5 @@
-"""The HTTP app: health, readiness and the guide's metrics, in Prometheus' text format."""
+"""The HTTP app: health, readiness and the metrics controller/README.md lists, in
+Prometheus' text format."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def test_health_and_readiness() -> None:
     assert http.get("/readyz").status_code == 200
 
 
-def test_metrics_carry_the_guides_names_and_labels() -> None:
+def test_metrics_carry_the_documented_names_and_labels() -> None:
     http, metrics = client(ready=True)
     metrics.set_phase("shop", "staging", "Running")
     metrics.reconcile_total.labels("shop", "success").inc()

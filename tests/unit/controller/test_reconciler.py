@@ -7,14 +7,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from controller_fakes import (
-    FakeAuth,
-    FakeCluster,
-    FakeDatabase,
-    FakeStorage,
-    application,
-    ready_deployment,
-)
 
 from controller.cache import ObjectCache
 from controller.kinds import FINALIZER, KubeObject, ObjectKey
@@ -23,6 +15,15 @@ from controller.provisioners.interfaces import ProvisionerError
 from controller.reconciler import Provisioners, Reconciler
 from plattr import secret_keys
 from plattr.naming import Target
+from tests.support.controller_fakes import (
+    FakeAuth,
+    FakeCluster,
+    FakeDatabase,
+    FakeStorage,
+    application,
+    preview,
+    ready_deployment,
+)
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -234,28 +235,6 @@ def test_a_non_empty_bucket_blocks_deletion_and_says_how_to_proceed() -> None:
     world.storage.buckets[bucket] = 0
     assert world.reconcile(final_attempt=True)
     assert FINALIZER not in world.obj["metadata"]["finalizers"]
-
-
-def preview(ttl: str = "2h") -> KubeObject:
-    return {
-        "apiVersion": "platform.internal/v1alpha1",
-        "kind": "PreviewEnvironment",
-        "metadata": {
-            "name": "shop-pr-7",
-            "namespace": "preview-shop-pr-7",
-            "generation": 1,
-            "resourceVersion": "1",
-            "uid": "uid-preview",
-            "creationTimestamp": "2026-01-01T10:00:00Z",
-        },
-        "spec": {
-            "application": "shop",
-            "pullRequest": 7,
-            "imageRef": "registry.example.com/shop:pr-7",
-            "ttl": ttl,
-            "database": {"enabled": True},
-        },
-    }
 
 
 def test_a_preview_gets_its_own_schema_and_an_expiry() -> None:

@@ -6,13 +6,12 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from controller_fakes import ScriptedKube, gone
-
 from controller.backoff import Backoff
 from controller.cache import ObjectCache
 from controller.kinds import APPLICATION, KubeObject, ObjectKey
 from controller.kube import KubeError
 from controller.reflector import Reflector
+from tests.support.controller_fakes import ScriptedKube, gone
 
 
 def obj(name: str, version: str, generation: int = 1) -> KubeObject:

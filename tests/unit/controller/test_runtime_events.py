@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from controller_fakes import application
-
 from controller.config import Settings
 from controller.kinds import KubeObject, ObjectKey
 from controller.metrics import Metrics
 from controller.reconciler import Provisioners
 from controller.runtime import Controller
+from tests.support.controller_fakes import application
 
 KEY = ObjectKey("Application", "staging", "shop")
 

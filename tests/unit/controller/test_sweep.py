@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from controller_fakes import FakeCluster, application
-from test_reconciler import preview
-
 from controller.cache import ObjectCache
 from controller.kinds import ObjectKey
 from controller.metrics import Metrics
 from controller.sweep import TtlSweeper
+from tests.support.controller_fakes import FakeCluster, application, preview
 
 
 def sweep_at(

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 
 import pytest
-from dashboard_app import FakeEvents, client, view_of
 from fastapi.testclient import TestClient
 
 from benchmarks.dashboard_samples import application, preview, put
@@ -15,6 +14,7 @@ from controller.config import DashboardSettings
 from controller.kinds import SECRET, ObjectKey
 from controller.web import create_app
 from plattr.api import EventOut
+from tests.support.dashboard_app import FakeEvents, client, view_of
 
 PASSWORD = "pw-Zq81-never-shown"
 

@@ -8,7 +8,6 @@ from contextlib import contextmanager
 from dataclasses import replace
 
 import pytest
-from dashboard_app import TOKEN, client, serve_app, token_settings
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
@@ -16,6 +15,7 @@ from benchmarks.dashboard_samples import application, put
 from controller.cache import ObjectCache
 from controller.config import ConfigError, DashboardSettings
 from controller.web.oidc import SESSION_SECONDS, OidcClient
+from tests.support.dashboard_app import TOKEN, client, serve_app, token_settings
 
 PATHS = ("/api/v1/applications", "/api/v1/previews", "/api/v1/applications/staging/shop")
 

@@ -4,11 +4,11 @@ view with its history, filters without JavaScript, errors for people."""
 from __future__ import annotations
 
 import pytest
-from dashboard_app import FakeEvents, client
 
 from benchmarks.dashboard_samples import application, preview, put
 from controller.cache import ObjectCache
 from plattr.api import EventOut
+from tests.support.dashboard_app import FakeEvents, client
 
 
 @pytest.fixture

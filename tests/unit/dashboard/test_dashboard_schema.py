@@ -6,7 +6,6 @@ own (test_dashboard_stream)."""
 from __future__ import annotations
 
 import schemathesis
-from dashboard_app import FakeEvents, view_of
 from fastapi import FastAPI
 from hypothesis import HealthCheck, settings
 
@@ -14,6 +13,7 @@ from benchmarks.dashboard_samples import application, preview, put
 from controller.cache import ObjectCache
 from controller.config import DashboardSettings
 from controller.web.app import install
+from tests.support.dashboard_app import FakeEvents, view_of
 
 
 def dashboard() -> FastAPI:

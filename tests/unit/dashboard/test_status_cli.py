@@ -12,11 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from dashboard_app import TOKEN, serving, token_settings
 
 from benchmarks.dashboard_samples import application, preview, put
 from cli.main import run
 from controller.cache import ObjectCache
+from tests.support.dashboard_app import TOKEN, serving, token_settings
 
 
 @pytest.fixture

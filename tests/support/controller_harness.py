@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from devstack import ControlPlane, Keycloak, Moto, Postgres, wait_until
-
 from controller.config import Settings
 from controller.kinds import (
     APPLICATION,
@@ -36,10 +34,12 @@ from controller.provisioners.storage import S3Provisioner
 from controller.reconciler import Provisioners
 from controller.runtime import Controller
 from controller.services import provider_secret_reader
+from devstack import wait_until
 from plattr.models import Application
 from plattr.validation import decode
 from renderer.options import PreviewParams, RenderOptions
 from renderer.render import render
+from tests.support.stack import LocalStack
 
 BASE_DOMAIN = "apps.example.test"
 ACCOUNT_ID = "123456789012"
@@ -52,15 +52,13 @@ FIGURES = Path("test-artifacts") / "controller-figures.json"
 GITHUB = {"github.clientId": "plattr-github", "github.clientSecret": "gh-" + uuid.uuid4().hex}
 
 
-def controller_env(
-    plane: ControlPlane, postgres: Postgres, moto: Moto, keycloak: Keycloak
-) -> dict[str, str]:
+def controller_env(stack: LocalStack) -> dict[str, str]:
     """The controller's environment on this stack (what `make up` gives it too)."""
     return {
-        "KUBECONFIG": str(plane.kubeconfig),
-        "DB_ADMIN_URL": postgres.admin_url,
-        **moto.env,
-        **keycloak.env,
+        "KUBECONFIG": str(stack.control_plane.kubeconfig),
+        "DB_ADMIN_URL": stack.postgres.admin_url,
+        **stack.moto.env,
+        **stack.keycloak.env,
         "BASE_DOMAIN": BASE_DOMAIN,
         "OIDC_PROVIDER_ARN": OIDC_PROVIDER_ARN,
         "WORKERS": "2",
@@ -186,24 +184,17 @@ def rendered(
 
 
 @contextmanager
-def running_controller(
-    plane: ControlPlane,
-    postgres: Postgres,
-    moto: Moto,
-    keycloak: Keycloak,
-    api_client: Any,
-    **env: str,
-) -> Iterator[Harness]:
-    settings = Settings.from_env({**controller_env(plane, postgres, moto, keycloak), **env})
+def running_controller(stack: LocalStack, **env: str) -> Iterator[Harness]:
+    settings = Settings.from_env({**controller_env(stack), **env})
     metrics = Metrics()
-    kube = Kube(api_client, metrics.count_request)
-    tester = Kube(api_client)
+    kube = Kube(stack.kube_api_client, metrics.count_request)
+    tester = Kube(stack.kube_api_client)
     ensure_provider_secret(tester)
     database = PostgresProvisioner(
-        admin_conninfo(admin_url=postgres.admin_url, secret_arn=None, host=None)
+        admin_conninfo(admin_url=stack.postgres.admin_url, secret_arn=None, host=None)
     )
     storage = S3Provisioner(
-        moto.client("s3"), moto.client("iam"), oidc_provider_arn=OIDC_PROVIDER_ARN
+        stack.moto.client("s3"), stack.moto.client("iam"), oidc_provider_arn=OIDC_PROVIDER_ARN
     )
     assert settings.keycloak is not None
     auth = KeycloakProvisioner.from_settings(

@@ -79,7 +79,8 @@ class Stack:
                 part.stop()
 
     def env(self) -> dict[str, str]:
-        """The controller's environment for this stack (the guide's variable names)."""
+        """The controller's environment for this stack, under the names it reads
+        (controller/README.md, "Configuration")."""
         env: dict[str, str] = {}
         if self.control_plane:
             env["KUBECONFIG"] = str(self.control_plane.kubeconfig)

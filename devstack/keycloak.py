@@ -33,7 +33,7 @@ class Keycloak:
 
     @property
     def env(self) -> dict[str, str]:
-        """The controller's Keycloak settings (the guide's variable names)."""
+        """The controller's Keycloak settings, under the names it reads (controller/README.md)."""
         return {
             "KEYCLOAK_URL": self.url,
             "KEYCLOAK_ADMIN_USER": self.admin_user,

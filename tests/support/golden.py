@@ -1,5 +1,6 @@
-"""Golden renders of the gitops-repo-template apps: `python tests/golden.py --update`
-rewrites them; tests/unit/test_golden.py fails on any difference."""
+"""Golden renders of the gitops-repo-template apps: `make golden` (`python -m
+tests.support.golden --update`) rewrites them; tests/unit/test_golden.py fails on any
+difference."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from plattr.yamlio import dump_all
 from renderer.options import RenderOptions
 from renderer.pipeline import render_paths
 
-ROOT: Final = Path(__file__).resolve().parent.parent
+ROOT: Final = Path(__file__).resolve().parents[2]
 APPS: Final = ROOT / "gitops-repo-template" / "apps"
 GOLDEN: Final = ROOT / "tests" / "golden"
 OPTIONS: Final = RenderOptions(base_domain="apps.example.com", aws_account_id="123456789012")
@@ -39,5 +40,5 @@ def update() -> None:
 
 if __name__ == "__main__":
     if sys.argv[1:] != ["--update"]:
-        sys.exit("usage: python tests/golden.py --update")
+        sys.exit("usage: python -m tests.support.golden --update")
     update()

@@ -13,17 +13,18 @@ from plattr.validation import decode
 from renderer.options import RenderOptions
 from renderer.render import render
 
-GUIDE_EXAMPLE = Path(__file__).parent.parent / "fixtures" / "guide-example.yaml"
+# A complete Application (every kind of resource, two identity providers, autoscaling)
+EXAMPLE_APP = Path(__file__).parent.parent / "fixtures" / "example-application.yaml"
 OPTIONS = RenderOptions(base_domain="example.dev", aws_account_id="123456789012")
 
 
-def guide_doc() -> dict[str, Any]:
-    document: dict[str, Any] = yaml.safe_load(GUIDE_EXAMPLE.read_text())
+def example_doc() -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load(EXAMPLE_APP.read_text())
     return document
 
 
 def app_from(spec_changes: dict[str, Any] | None = None, **top: Any) -> Application:
-    document = guide_doc()
+    document = example_doc()
     document["spec"].update(copy.deepcopy(spec_changes or {}))
     document.update(top)
     return decode(document, Application)

@@ -26,14 +26,14 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import psycopg
-from devstack import ControlPlane, Keycloak, Moto, Postgres, wait_until
-from devstack.controlplane import write_kubeconfig
-from devstack.ports import free_port
-from devstack.process import spawn
 from prometheus_client.parser import text_string_to_metric_families
 
 from controller.kinds import APPLICATION, CONFIG_MAP, EVENT, PREVIEW, SECRET, Kind
 from controller.kube import Kube
+from devstack import ControlPlane, Keycloak, Moto, Postgres, wait_until
+from devstack.controlplane import write_kubeconfig
+from devstack.ports import free_port
+from devstack.process import spawn
 from plattr import secret_keys
 from plattr.naming import Target
 

@@ -239,6 +239,28 @@ def application(
     }
 
 
+def preview(ttl: str = "2h") -> KubeObject:
+    return {
+        "apiVersion": "platform.internal/v1alpha1",
+        "kind": "PreviewEnvironment",
+        "metadata": {
+            "name": "shop-pr-7",
+            "namespace": "preview-shop-pr-7",
+            "generation": 1,
+            "resourceVersion": "1",
+            "uid": "uid-preview",
+            "creationTimestamp": "2026-01-01T10:00:00Z",
+        },
+        "spec": {
+            "application": "shop",
+            "pullRequest": 7,
+            "imageRef": "registry.example.com/shop:pr-7",
+            "ttl": ttl,
+            "database": {"enabled": True},
+        },
+    }
+
+
 def ready_deployment(name: str = "shop", replicas: int = 2) -> KubeObject:
     return {
         "metadata": {"name": name, "generation": 3},

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from devstack.errors import StackError
 
-TOOLS_DIR = Path(__file__).resolve().parent.parent
+# tools/ of the repository: build.sh, versions.env and the Go modules it builds
+TOOLS_DIR = Path(__file__).resolve().parent.parent / "tools"
 BUILD_HINT = "run `make tools` (tools/build.sh) to build it"
 
 # binary name -> (cache directory prefix, key of its version in versions.env)

@@ -1,0 +1,56 @@
+"""charts/plattr rendered by the real helm (built by `make tools`), for the chart's own tests
+and the ones that install or check what it renders."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from devstack.tools import binary
+
+ROOT = Path(__file__).resolve().parents[2]
+CHART = ROOT / "charts" / "plattr"
+RELEASE, NAMESPACE = "plattr-operator", "plattr-system"
+# The values' shape PlattrOperatorStack passes (cdk/plattr_cdk/operator_stack.py), with
+# sample values where it passes CloudFormation tokens.
+CDK_VALUES: dict[str, Any] = {
+    "image": {"repository": "123456789012.dkr.ecr.ca-central-1.amazonaws.com/x", "tag": "1.2"},
+    "serviceAccount": {
+        "create": True,
+        "name": "plattr-operator",
+        "annotations": {"eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/x"},
+    },
+    "env": {
+        "DB_SECRET_ARN": "arn:aws:secretsmanager:ca-central-1:123456789012:secret:plattr",
+        "DB_HOST": "aurora.example.test",
+        "AWS_REGION": "ca-central-1",
+        "BASE_DOMAIN": "apps.example.com",
+        "LEADER_ELECTION": "true",
+        "LEASE_NAMESPACE": "plattr-system",
+        "AWS_ACCOUNT_ID": "123456789012",
+        "BUCKET_PREFIX": "plattr",
+    },
+    "secretEnv": {"KEYCLOAK_ADMIN_PASSWORD": {"name": "keycloak-admin", "key": "password"}},
+}
+
+
+def helm(*args: str, values: dict[str, Any] | None = None) -> subprocess.CompletedProcess[str]:
+    """The real helm on the chart, with `values` as a values file on stdin."""
+    return subprocess.run(
+        [str(binary("helm")), *args, "-f", "-"],
+        input=yaml.safe_dump(values or {}),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+
+def render_chart(values: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """`helm template` of the chart as release plattr-operator in plattr-system."""
+    result = helm("template", RELEASE, str(CHART), "-n", NAMESPACE, values=values)
+    assert result.returncode == 0, result.stderr
+    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
