@@ -35,8 +35,9 @@ from devstack import Stack, wait_until  # noqa: E402
 from devstack.ports import free_port  # noqa: E402
 from kubernetes import config  # noqa: E402
 
-from controller.kinds import APPLICATION, DEPLOYMENT, NAMESPACE, SECRET, Kind  # noqa: E402
-from controller.kube import Kube  # noqa: E402
+from controller.kinds import APPLICATION, DEPLOYMENT, NAMESPACE, SECRET  # noqa: E402
+from controller.machinery.kube import Kube  # noqa: E402
+from controller.machinery.objects import ApiResource  # noqa: E402
 from controller.provisioners import identity_providers  # noqa: E402
 from plattr.models import Application  # noqa: E402
 from plattr.validation import decode  # noqa: E402
@@ -48,7 +49,7 @@ ACCOUNT_ID: Final = "123456789012"
 FULL_APPS: Final = 100
 CACHED_APPS: Final = 1000
 NAMESPACE_NAME: Final = "staging"
-SERVICE_ACCOUNT: Final = Kind("ServiceAccount", "/api/v1", "serviceaccounts")
+SERVICE_ACCOUNT: Final = ApiResource("ServiceAccount", "/api/v1", "serviceaccounts")
 KINDS: Final = {k.name: k for k in (APPLICATION, DEPLOYMENT, SERVICE_ACCOUNT)}
 TIMEOUT: Final = 900.0
 RESYNC_SECONDS: Final = 60

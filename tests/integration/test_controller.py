@@ -23,7 +23,8 @@ from controller_harness import (
 from devstack import Keycloak, Moto, Postgres, wait_until
 from psycopg import sql
 
-from controller.kinds import APPLICATION, CONFIG_MAP, NAMESPACE, PREVIEW, SECRET, ObjectKey
+from controller.kinds import APPLICATION, CONFIG_MAP, NAMESPACE, PREVIEW, SECRET
+from controller.machinery.objects import ObjectKey
 from controller.sweep import TtlSweeper
 from plattr import secret_keys
 from plattr.naming import Target

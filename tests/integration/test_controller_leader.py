@@ -30,7 +30,7 @@ from devstack.ports import free_port
 
 from controller.config import LEASE_NAME
 from controller.kinds import APPLICATION, LEASE, NAMESPACE
-from controller.kube import Kube
+from controller.machinery.kube import Kube
 from plattr.naming import Target
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]

@@ -17,10 +17,10 @@ from devstack.ports import free_port
 from fastapi import FastAPI
 
 from benchmarks.dashboard_samples import application, put
-from controller.cache import ObjectCache
 from controller.config import DashboardSettings
 from controller.dashboard import install
 from controller.dashboard.oidc import SESSION_COOKIE
+from controller.machinery.cache import ObjectCache
 from tests.unit.dashboard.dashboard_app import FakeEvents, serve_app, view_of
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]

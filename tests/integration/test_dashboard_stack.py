@@ -18,11 +18,11 @@ import pytest
 from controller_harness import BASE_DOMAIN, TIMEOUT, Harness, rendered
 from devstack import wait_until
 
-from controller.cache import ObjectCache
 from controller.kinds import APPLICATION, PLATTR_KINDS
-from controller.kube import Kube
+from controller.machinery.cache import ObjectCache
+from controller.machinery.kube import Kube
+from controller.machinery.reflector import Reflector
 from controller.metrics import Metrics
-from controller.reflector import Reflector
 from controller.runtime import ControllerView
 from plattr import secret_keys
 from plattr.naming import Target

@@ -33,7 +33,7 @@ from fault_support import (
 from reliability_support import record
 
 from controller.kinds import APPLICATION
-from controller.kube import Kube
+from controller.machinery.kube import Kube
 from plattr.naming import Target
 from tests.integration.controller_harness import (
     BASE_DOMAIN,

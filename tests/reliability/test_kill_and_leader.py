@@ -39,7 +39,7 @@ from reliability_support import record
 
 from controller.config import LEASE_NAME
 from controller.kinds import APPLICATION, CONFIG_MAP, LEASE, NAMESPACE, PREVIEW, SECRET
-from controller.kube import Kube
+from controller.machinery.kube import Kube
 from plattr.naming import Target
 from renderer.plan import PreviewParams
 from tests.integration.controller_harness import (

@@ -32,8 +32,9 @@ from fault_support import (
 )
 from reliability_support import record
 
-from controller.kinds import NAMESPACE, SECRET, Kind
-from controller.kube import Kube
+from controller.kinds import NAMESPACE, SECRET
+from controller.machinery.kube import Kube
+from controller.machinery.objects import ApiResource
 from plattr.naming import Target
 from renderer.plan import PreviewParams
 from tests.integration.controller_harness import (
@@ -79,7 +80,7 @@ def app_spec(index: int) -> dict[str, Any]:
 
 def add_nodes(kube: Kube, pods: int) -> None:
     """kwok nodes enough for `pods` more pods (the stack's three hold 110 each)."""
-    node = Kind("Node", "/api/v1", "nodes")
+    node = ApiResource("Node", "/api/v1", "nodes")
     capacity = int(NODE_CAPACITY["pods"])
     for index in range(-(-pods // capacity) + 1):
         name = f"kwok-load-{index}"

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from controller_fakes import FakeCluster, application
 from test_reconciler import preview
 
-from controller.cache import ObjectCache
-from controller.kinds import ObjectKey
+from controller.machinery.cache import ObjectCache
+from controller.machinery.objects import ObjectKey
 from controller.metrics import Metrics
 from controller.sweep import TtlSweeper
 
