@@ -28,8 +28,9 @@ from kubernetes import config
 from prometheus_client.parser import text_string_to_metric_families
 
 from benchmarks.stats import percentile
-from controller.kinds import APPLICATION, DEPLOYMENT, NAMESPACE, SECRET, Kind
-from controller.kube import Kube
+from controller.kinds import APPLICATION, DEPLOYMENT, NAMESPACE, SECRET
+from controller.machinery.kube import Kube
+from controller.machinery.objects import ApiResource
 from controller.provisioners import identity_providers
 from devstack import Stack, wait_until
 from devstack.ports import free_port
@@ -39,12 +40,15 @@ from renderer.options import RenderOptions
 from renderer.render import render
 
 ROOT: Final = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))  # devstack lives in tools/, as for the tests
+
+
 BASE_DOMAIN: Final = "apps.example.test"
 ACCOUNT_ID: Final = "123456789012"
 FULL_APPS: Final = 100
 CACHED_APPS: Final = 1000
 NAMESPACE_NAME: Final = "staging"
-SERVICE_ACCOUNT: Final = Kind("ServiceAccount", "/api/v1", "serviceaccounts")
+SERVICE_ACCOUNT: Final = ApiResource("ServiceAccount", "/api/v1", "serviceaccounts")
 KINDS: Final = {k.name: k for k in (APPLICATION, DEPLOYMENT, SERVICE_ACCOUNT)}
 TIMEOUT: Final = 900.0
 RESYNC_SECONDS: Final = 60

@@ -35,8 +35,8 @@ def serve(port: int, churn: bool) -> None:
     import uvicorn
 
     from benchmarks.dashboard_samples import application, fill, put
-    from controller.cache import ObjectCache
     from controller.config import DashboardSettings
+    from controller.machinery.cache import ObjectCache
     from controller.metrics import Metrics
     from controller.runtime import ControllerView
     from controller.web import create_app

@@ -6,8 +6,9 @@ from __future__ import annotations
 import itertools
 from typing import Any, Final
 
-from controller.cache import ObjectCache
-from controller.kinds import APPLICATION, PREVIEW, KubeObject, ObjectKey
+from controller.kinds import APPLICATION, PREVIEW
+from controller.machinery.cache import ObjectCache
+from controller.machinery.objects import KubeObject, ObjectKey
 from plattr.models import API_VERSION, ENVIRONMENTS
 
 _versions = itertools.count(1)

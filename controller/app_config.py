@@ -8,19 +8,20 @@ from collections.abc import Mapping
 from typing import Final
 from urllib.parse import quote
 
-from controller.kinds import (
-    CONTROLLER_MANAGER,
-    INSTANCE_LABEL,
-    MANAGED_BY_LABEL,
-    OWNER_KIND_LABEL,
-    ObjectKey,
-)
+from controller.machinery.objects import ObjectKey
 from controller.provisioners.interfaces import AuthCredentials, DatabaseEndpoint
 from plattr import secret_keys
+from plattr.labels import (
+    INSTANCE_LABEL,
+    MANAGED_BY_LABEL,
+    NAME_LABEL,
+    OWNER_KIND_LABEL,
+    OWNER_NAME_LABEL,
+    OWNER_NAMESPACE_LABEL,
+    PROVISIONED_BY,
+)
 from plattr.naming import Target
 
-OWNER_NAME_LABEL: Final = "platform.internal/owner-name"
-OWNER_NAMESPACE_LABEL: Final = "platform.internal/owner-namespace"
 PASSWORD_BYTES: Final = 24
 
 
@@ -30,9 +31,9 @@ def new_password() -> str:
 
 def owner_labels(owner: ObjectKey, target: Target) -> dict[str, str]:
     return {
-        MANAGED_BY_LABEL: CONTROLLER_MANAGER,
+        MANAGED_BY_LABEL: PROVISIONED_BY,
         INSTANCE_LABEL: target.instance,
-        "app.kubernetes.io/name": target.app,
+        NAME_LABEL: target.app,
         OWNER_KIND_LABEL: owner.kind,
         OWNER_NAME_LABEL: owner.name,
         OWNER_NAMESPACE_LABEL: owner.namespace,

@@ -13,21 +13,14 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any, Final, Protocol
 
-from controller.cache import ObjectCache
 from controller.conditions import Transition, now_rfc3339
-from controller.kinds import (
-    CONFIG_MAP,
-    DEPLOYMENT,
-    EVENT,
-    FINALIZER,
-    NAMESPACE,
-    PREVIEW_LABEL,
-    SECRET,
-    Kind,
-    KubeObject,
-    ObjectKey,
-)
-from controller.kube import Kube, KubeError
+from controller.errors import PolicyRefusal
+from controller.kinds import CONFIG_MAP, DEPLOYMENT, EVENT, NAMESPACE, SECRET
+from controller.machinery.cache import ObjectCache
+from controller.machinery.kube import Kube, KubeError
+from controller.machinery.leader import NotLeader
+from controller.machinery.objects import ApiResource, KubeObject, ObjectKey
+from plattr.labels import FINALIZER, PREVIEW_LABEL, PREVIEW_VALUE, is_preview_namespace
 from plattr.models import API_VERSION
 from plattr.naming import PREVIEW_NAMESPACE_PREFIX
 
@@ -71,18 +64,10 @@ class Cluster(Protocol):
 
     def delete_preview_namespace(self, name: str) -> bool:
         """Delete the namespace if, and only if, it is a preview namespace (label and name
-        prefix); False if it was gone. Refuses (ValueError) anything else."""
+        prefix); False if it was gone. Refuses (`PolicyRefusal`) anything else."""
         ...
 
     def delete(self, key: ObjectKey) -> bool: ...
-
-
-def is_preview_namespace(namespace: KubeObject) -> bool:
-    metadata = namespace.get("metadata", {})
-    return bool(
-        metadata.get("name", "").startswith(PREVIEW_NAMESPACE_PREFIX)
-        and metadata.get("labels", {}).get(PREVIEW_LABEL) == "true"
-    )
 
 
 class KubeCluster:
@@ -90,7 +75,7 @@ class KubeCluster:
         self,
         kube: Kube,
         cache: ObjectCache,
-        kinds: Mapping[str, Kind],
+        kinds: Mapping[str, ApiResource],
         may_write: Callable[[], bool] = lambda: True,
     ) -> None:
         self._kube = kube
@@ -102,10 +87,10 @@ class KubeCluster:
         """The client, for a write; refused once this replica is no longer the leader, so
         a leader frozen mid-reconcile and woken after losing its lease writes nothing."""
         if not self._may_write():
-            raise KubeError(0, "NotLeader", "this replica lost the leader lease; write skipped")
+            raise NotLeader("this replica lost the leader lease; write skipped")
         return self._kube
 
-    def _current(self, kind: Kind, namespace: str, name: str) -> KubeObject | None:
+    def _current(self, kind: ApiResource, namespace: str, name: str) -> KubeObject | None:
         key = ObjectKey(kind.name, namespace, name)
         cached = self._cache.get(key)
         if cached is not None:
@@ -136,7 +121,7 @@ class KubeCluster:
 
     def _apply(
         self,
-        kind: Kind,
+        kind: ApiResource,
         namespace: str,
         name: str,
         *,
@@ -238,13 +223,14 @@ class KubeCluster:
         namespace = self._kube.get(f"{NAMESPACE.collection()}/{name}")
         if namespace is None:
             return False
-        if not is_preview_namespace(namespace):
-            raise ValueError(
+        metadata = namespace["metadata"]
+        if not is_preview_namespace(name, metadata.get("labels") or {}):
+            raise PolicyRefusal(
                 f"namespace {name!r} is not a preview namespace (needs the "
-                f"{PREVIEW_NAMESPACE_PREFIX!r} prefix and label {PREVIEW_LABEL}=true); "
-                "left untouched"
+                f"{PREVIEW_NAMESPACE_PREFIX!r} prefix and label "
+                f"{PREVIEW_LABEL}={PREVIEW_VALUE}); left untouched"
             )
-        if namespace["metadata"].get("deletionTimestamp"):
+        if metadata.get("deletionTimestamp"):
             return True
         return self._writer().delete(f"{NAMESPACE.collection()}/{name}")
 

@@ -14,6 +14,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Final, Literal, TypeVar
 
+from controller.errors import ControllerError
+from controller.machinery.leader import LeaseSettings
+from plattr.errors import SettingsError
+
 N = TypeVar("N", int, float)
 DashboardAuth = Literal["none", "token", "oidc"]
 DASHBOARD_AUTHS: Final[tuple[DashboardAuth, ...]] = ("none", "token", "oidc")
@@ -23,8 +27,8 @@ TRUE_WORDS: Final = frozenset({"true", "1", "yes", "on"})
 FALSE_WORDS: Final = frozenset({"false", "0", "no", "off", ""})
 
 
-class ConfigError(Exception):
-    """Every problem with the environment, one line each."""
+class ConfigError(ControllerError, SettingsError):
+    """Every problem with the environment, one line each (exit code `USAGE`)."""
 
     def __init__(self, problems: list[str]) -> None:
         super().__init__(
@@ -53,14 +57,10 @@ class KeycloakSettings:
 
 
 @dataclass(frozen=True)
-class LeaderSettings:
+class LeaderSettings(LeaseSettings):
+    """Whether to elect a leader at all, and the Lease to hold if so."""
+
     enabled: bool
-    namespace: str
-    identity: str
-    lease_seconds: float
-    renew_seconds: float
-    retry_seconds: float
-    name: str = LEASE_NAME
 
 
 @dataclass(frozen=True)
@@ -104,10 +104,6 @@ class Settings:
     ttl_sweep_seconds: float = 300.0
     log_level: str = "INFO"
     dashboard: DashboardSettings = field(default_factory=DashboardSettings)
-
-    @property
-    def auth_configured(self) -> bool:
-        return self.keycloak is not None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -236,6 +232,7 @@ def _leader(reader: _Reader) -> LeaderSettings:
     return LeaderSettings(
         enabled=reader.flag("LEADER_ELECTION", default=False),
         namespace=reader.text("LEASE_NAMESPACE", "plattr-system"),
+        name=LEASE_NAME,
         identity=reader.text("POD_NAME", f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"),
         lease_seconds=lease,
         renew_seconds=renew,

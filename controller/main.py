@@ -12,16 +12,15 @@ import uvicorn
 
 from controller import logs
 from controller.config import ConfigError, Settings
-from controller.kube import Kube, load_api_client
+from controller.machinery.kube import Kube, load_api_client
 from controller.metrics import Metrics
 from controller.provisioners.interfaces import ProvisionerError
 from controller.runtime import Controller
 from controller.services import build_provisioners
 from controller.web import create_app
+from plattr.errors import ExitCode
 
 log = logging.getLogger("controller")
-
-EXIT_CONFIG = 2
 
 
 def main() -> int:
@@ -29,7 +28,7 @@ def main() -> int:
         settings = Settings.from_env(os.environ)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
-        return EXIT_CONFIG
+        return exc.exit_code
     keycloak_password = settings.keycloak.admin_password if settings.keycloak else None
     logs.configure(settings.log_level, secrets=[s for s in (keycloak_password,) if s])
     metrics = Metrics()
@@ -38,7 +37,7 @@ def main() -> int:
         provisioners = build_provisioners(settings, kube, metrics)
     except ProvisionerError as exc:
         log.error("cannot start: %s", exc, extra={"reason": exc.reason})
-        return EXIT_CONFIG
+        return ExitCode.USAGE  # the provisioners cannot be built from these settings
     controller = Controller(settings, kube, provisioners, metrics)
     controller.start()
     server = uvicorn.Server(
@@ -58,7 +57,7 @@ def main() -> int:
         server.run()
     finally:
         controller.stop()
-    return 0
+    return ExitCode.OK
 
 
 def _after_uvicorn(signum: int, frame: object) -> None:

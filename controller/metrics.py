@@ -1,5 +1,6 @@
 """The controller's Prometheus metrics, in a registry of its own (one per controller, so two
-in one test process never collide). Names and labels of the first two are the guide's."""
+in one test process never collide). Their names and labels are a contract with dashboards and
+alerts: controller/README.md lists them; change neither without it."""
 
 from __future__ import annotations
 
@@ -10,11 +11,11 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from controller.machinery.kube import WRITE_VERBS
 from controller.provisioners.counting import CallCounter
 from plattr.models import Phase
 
 PHASES: Final[tuple[Phase, ...]] = get_args(Phase)
-KUBE_WRITE_VERBS: Final = ("POST", "PUT", "PATCH", "DELETE")
 
 
 class Metrics:
@@ -88,7 +89,7 @@ class Metrics:
                 if not sample.name.endswith("_total"):
                     continue
                 verb, kind = sample.labels["verb"], sample.labels["resource"]
-                if verb not in KUBE_WRITE_VERBS:
+                if verb not in WRITE_VERBS:
                     continue
                 if (resource is None and kind != "leases") or kind == resource:
                     total += sample.value

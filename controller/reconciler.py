@@ -15,7 +15,6 @@ from typing import Final, TypeVar
 import msgspec
 
 from controller import app_config
-from controller.cache import ObjectCache
 from controller.cluster import Cluster
 from controller.conditions import (
     AUTH_READY,
@@ -29,8 +28,11 @@ from controller.conditions import (
     ready,
     transitions,
 )
-from controller.kinds import APPLICATION, FINALIZER, KubeObject, ObjectKey
-from controller.kube import KubeError
+from controller.errors import PolicyRefusal
+from controller.kinds import APPLICATION
+from controller.machinery.cache import ObjectCache
+from controller.machinery.kube import KubeError
+from controller.machinery.objects import KubeObject, ObjectKey
 from controller.metrics import Metrics
 from controller.provisioners.interfaces import (
     AuthProvisioner,
@@ -45,6 +47,7 @@ from controller.subjects import (
     subject_of,
 )
 from plattr import secret_keys
+from plattr.labels import FINALIZER
 from plattr.models import ApplicationStatus, Condition, PreviewEnvironmentStatus
 
 log = logging.getLogger(__name__)
@@ -252,7 +255,7 @@ class Reconciler:
         if subject.is_preview and not blocked.problems:
             try:
                 self._cluster.delete_preview_namespace(subject.target.namespace)
-            except (KubeError, ValueError) as exc:  # ValueError: not a preview namespace
+            except (KubeError, PolicyRefusal) as exc:
                 blocked.problems.append(str(exc))
         return blocked
 

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import Final, Protocol
 
 from controller.app_config import owner_of
-from controller.cache import ObjectCache
 from controller.cluster import KubeCluster
 from controller.config import Settings
 from controller.kinds import (
@@ -29,21 +28,25 @@ from controller.kinds import (
     PLATTR_KINDS,
     SECRET,
     WATCHED_KINDS,
-    KubeObject,
-    ObjectKey,
-    generation,
 )
-from controller.kube import Kube, KubeError
-from controller.leader import LeaderElector
+from controller.machinery.backoff import RetrySchedule
+from controller.machinery.cache import ObjectCache
+from controller.machinery.kube import Kube, KubeError
+from controller.machinery.leader import LeaderElector, NotLeader
+from controller.machinery.objects import KubeObject, ObjectKey, generation
+from controller.machinery.reflector import Reflector
+from controller.machinery.workqueue import WorkQueue
 from controller.metrics import Metrics
 from controller.reconciler import Provisioners, Reconciler
-from controller.reflector import Reflector
+from controller.subjects import prepare_models
 from controller.sweep import TtlSweeper
-from controller.workqueue import WorkQueue
 
 log = logging.getLogger(__name__)
 
 POLL_SECONDS: Final = 1.0
+RECONCILE_RETRIES: Final = RetrySchedule(base=1.0, factor=2.0, attempts=3)
+"""A failed reconcile is retried 1 s, 2 s and 4 s later; the reconcile after the third retry
+is the final attempt, whose failure sets phase Failed (controller/README.md)."""
 KINDS_BY_NAME: Final = {kind.name: kind for kind in (*WATCHED_KINDS, NAMESPACE, LEASE)}
 
 
@@ -83,7 +86,7 @@ class Controller:
         self.settings = settings
         self.metrics = metrics
         self.cache = ObjectCache()
-        self.queue: WorkQueue[ObjectKey] = WorkQueue()
+        self.queue: WorkQueue[ObjectKey] = WorkQueue(RECONCILE_RETRIES)
         self.leadership: Leadership
         self.elector: LeaderElector | None = None
         if settings.leader.enabled:
@@ -134,6 +137,7 @@ class Controller:
     # --- life cycle ----------------------------------------------------------------------
 
     def start(self) -> None:
+        prepare_models()  # before any thread decodes: see its docstring
         targets: list[tuple[str, Callable[[], None]]] = [
             (f"reflector-{reflector.scope}", functools.partial(reflector.run, self._stop))
             for reflector in self.reflectors
@@ -229,6 +233,9 @@ class Controller:
         context = {"kind": key.kind, "app": key.name, "namespace": key.namespace}
         try:
             ok = self.reconciler.reconcile(key, final_attempt=self.queue.retries_exhausted(key))
+        except NotLeader:  # the lease went mid-reconcile: the next leader's resync takes over
+            log.info("reconcile abandoned: no longer the leader", extra=context)
+            return
         except KubeError as exc:  # a conflict or an unreachable API server: retried below
             log.warning("reconcile interrupted: %s", exc, extra=context)
             ok = False
@@ -250,6 +257,8 @@ class Controller:
                 continue
             try:
                 action()
+            except NotLeader:
+                continue  # the lease went while the task ran; the next leader runs it
             except Exception:
                 log.exception(
                     "periodic task failed", extra={"task": threading.current_thread().name}

@@ -11,7 +11,7 @@ from typing import Any
 
 from controller.config import Settings
 from controller.kinds import SECRET
-from controller.kube import Kube
+from controller.machinery.kube import Kube
 from controller.metrics import Metrics
 from controller.provisioners import identity_providers
 from controller.provisioners.auth import KeycloakProvisioner

@@ -10,7 +10,9 @@ from typing import Any, Final
 
 import msgspec
 
-from controller.kinds import APPLICATION, PREVIEW, KubeObject, ObjectKey
+from controller.errors import ControllerError
+from controller.kinds import APPLICATION, PREVIEW
+from controller.machinery.objects import KubeObject, ObjectKey
 from plattr.models import (
     Application,
     ApplicationStatus,
@@ -29,16 +31,19 @@ from plattr.validation import InvalidDocument, decode
 PREVIEW_DELETION_POLICY: Final[DeletionPolicy] = "Delete"
 
 
-def _prepare_models() -> None:
-    """Build msgspec's type information of every model the controller decodes, here, on the
-    importing thread. msgspec builds it lazily on first use, and two threads doing that at
-    once crash the process (SIGSEGV in msgspec._core): the reflectors, workers and dashboard
-    all decode as soon as the controller starts (tests/reliability/test_startup_race.py)."""
+def prepare_models() -> None:
+    """Build msgspec's type information of every model the controller decodes, now, on the
+    calling thread: call it once at start-up, before any other thread decodes.
+
+    msgspec builds that information lazily on first use, and two threads doing so at once
+    crash the process (SIGSEGV in msgspec._core); the reflectors, the workers and the
+    dashboard all decode as soon as the controller starts. `Controller.start` calls this
+    before it starts a thread (so `plattr-controller` and every in-process controller of the
+    tests do), as must anything that starts decoding threads without a `Controller`
+    (tests/reliability/test_startup_race.py shows the crash and that this prevents it).
+    Calling it again is harmless."""
     for model in (Application, PreviewEnvironment, ApplicationStatus, PreviewEnvironmentStatus):
         msgspec.json.Decoder(model)
-
-
-_prepare_models()
 
 
 @dataclass(frozen=True)
@@ -63,7 +68,7 @@ class Subject:
         return self.key.kind == PREVIEW.name
 
 
-class InvalidSubject(Exception):
+class InvalidSubject(ControllerError):
     """A cached object that does not decode into its model: every field error, for status."""
 
     def __init__(self, key: ObjectKey, error: InvalidDocument) -> None:
@@ -140,7 +145,3 @@ def parse_rfc3339(value: str) -> datetime:
 
 def format_rfc3339(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def status_type(subject: Subject) -> type[ApplicationStatus]:
-    return PreviewEnvironmentStatus if subject.is_preview else ApplicationStatus

@@ -9,10 +9,11 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from controller.cache import ObjectCache
 from controller.cluster import Cluster
 from controller.conditions import Transition
-from controller.kinds import PREVIEW, ObjectKey
+from controller.kinds import PREVIEW
+from controller.machinery.cache import ObjectCache
+from controller.machinery.objects import ObjectKey
 from controller.metrics import Metrics
 from controller.subjects import InvalidSubject, format_rfc3339, subject_of
 from plattr.naming import PREVIEW_NAMESPACE_PREFIX

@@ -1,10 +1,10 @@
 """Where the database provisioner's admin connection comes from.
 
-Two sources, as the guide has them: `DB_ADMIN_URL` (a postgresql:// URL, for dev), or the
-secret `DB_SECRET_ARN` in Secrets Manager in the shape RDS gives its managed master-user
-secrets (JSON with username, password, host, port, dbname), with `DB_HOST` overriding its
-host. Both end as a libpq conninfo string. The runtime reads the configuration and calls
-`admin_conninfo`; nothing here reads the environment.
+Two sources (controller/README.md, "Configuration"): `DB_ADMIN_URL` (a postgresql:// URL,
+for dev), or the secret `DB_SECRET_ARN` in Secrets Manager in the shape RDS gives its managed
+master-user secrets (JSON with username, password, host, port, dbname), with `DB_HOST`
+overriding its host. Both end as a libpq conninfo string. The runtime reads the configuration
+and calls `admin_conninfo`; nothing here reads the environment.
 """
 
 from __future__ import annotations
@@ -112,7 +112,11 @@ def admin_conninfo(
         return conninfo_from_url(admin_url)
     if secret_arn:
         if secretsmanager is None:
-            raise ValueError("DB_SECRET_ARN needs a Secrets Manager client")
+            raise ProvisionerError(
+                _REASON,
+                "DB_SECRET_ARN is set but no Secrets Manager client was given to read it; "
+                "set DB_ADMIN_URL instead, or build the provisioners with a client",
+            )
         return conninfo_from_rds_secret(fetch_secret_string(secretsmanager, secret_arn), host=host)
     raise ProvisionerError(
         _REASON, "no database admin credentials: set DB_ADMIN_URL, or DB_SECRET_ARN and DB_HOST"

@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple, Protocol
 
+from controller.errors import ControllerError
 from plattr.models import Bucket, IdentityProvider
 from plattr.naming import Target
 
 
-class ProvisionerError(RuntimeError):
+class ProvisionerError(ControllerError):
     """A dependency failed. `reason` is a CamelCase condition reason, e.g. `DatabaseUnreachable`.
 
     Reasons the real provisioners use: `DatabaseUnreachable`, `DatabaseError`;

@@ -21,6 +21,7 @@ from controller.provisioners import storage_policies as policies
 from controller.provisioners.aws import aws_errors, count_calls, error_code
 from controller.provisioners.counting import CallCounter
 from controller.provisioners.interfaces import BucketDropResult, ProvisionerError
+from plattr.labels import BUCKET_TAG_MANAGED_BY
 from plattr.models import Bucket
 from plattr.naming import Target
 
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_PREFIX: Final = "plattr"
 ACCESS_POLICY_NAME: Final = "plattr-buckets"
-MANAGED_BY: Final = ("managed-by", "plattr")
+_TAG_KEY, _TAG_VALUE = BUCKET_TAG_MANAGED_BY
 _REASON: Final = "StorageError"
 _S3_FIX: Final = "check the controller's IAM permissions on S3 and the bucket's state"
 _IAM_FIX: Final = "check the controller's IAM permissions (iam:*Role*, iam:*RolePolicy)"
@@ -38,7 +39,7 @@ _DELETE_BATCH: Final = 1000
 
 
 def tags_of(target: Target) -> dict[str, str]:
-    return {"app": target.app, "environment": target.env, MANAGED_BY[0]: MANAGED_BY[1]}
+    return {"app": target.app, "environment": target.env, _TAG_KEY: _TAG_VALUE}
 
 
 class S3Provisioner:
@@ -276,7 +277,7 @@ class _BucketState:
     def owner(self, tags: dict[str, str] | None = None) -> tuple[str, str] | None:
         """(app, environment) from Plattr's tags; None for a bucket not tagged by Plattr."""
         tags = self._tags() if tags is None else tags
-        if tags.get(MANAGED_BY[0]) != MANAGED_BY[1] or "app" not in tags:
+        if tags.get(_TAG_KEY) != _TAG_VALUE or "app" not in tags:
             return None
         return tags["app"], tags.get("environment", "")
 

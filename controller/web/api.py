@@ -14,7 +14,8 @@ import msgspec
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Response
 from fastapi.responses import StreamingResponse
 
-from controller.kinds import APPLICATION, ObjectKey
+from controller.kinds import APPLICATION
+from controller.machinery.objects import ObjectKey
 from controller.web.service import Dashboard, Filters
 from controller.web.stream import sse
 from plattr.api import (

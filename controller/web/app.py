@@ -14,7 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException
 
 from controller.config import DashboardSettings
-from controller.kube import Kube, load_api_client
+from controller.machinery.kube import Kube, load_api_client
 from controller.runtime import ControllerView
 from controller.web.api import api_router, encoded, publish_schemas
 from controller.web.events import EventReader, KubeEvents

@@ -12,8 +12,9 @@ import threading
 from collections.abc import Callable
 from typing import Any, Final, Protocol
 
-from controller.kinds import EVENT, ObjectKey
-from controller.kube import Kube, KubeError
+from controller.kinds import EVENT
+from controller.machinery.kube import Kube, KubeError
+from controller.machinery.objects import ObjectKey
 from plattr.api import EventOut
 
 log = logging.getLogger(__name__)

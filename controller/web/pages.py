@@ -12,7 +12,8 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
-from controller.kinds import APPLICATION, PREVIEW, ObjectKey
+from controller.kinds import APPLICATION, PREVIEW
+from controller.machinery.objects import ObjectKey
 from controller.web.api import PhaseQuery
 from controller.web.auth import COOKIE
 from controller.web.oidc import (

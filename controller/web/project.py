@@ -15,8 +15,9 @@ from typing import Any, Final, get_args
 
 import msgspec
 
-from controller.cache import ObjectCache
-from controller.kinds import APPLICATION, PREVIEW, KubeObject, ObjectKey
+from controller.kinds import APPLICATION, PREVIEW
+from controller.machinery.cache import ObjectCache
+from controller.machinery.objects import KubeObject, ObjectKey
 from controller.subjects import parse_rfc3339, preview_expiry
 from plattr.api import (
     ApplicationDetail,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from controller.config import DashboardSettings
-from controller.kinds import ObjectKey
+from controller.machinery.objects import ObjectKey
 from controller.runtime import ControllerView
 from controller.web.auth import Guard
 from controller.web.events import EventReader, EventsUnavailable

@@ -15,8 +15,9 @@ from typing import Final
 
 import msgspec
 
-from controller.cache import ObjectCache
-from controller.kinds import PLATTR_KINDS, ObjectKey
+from controller.kinds import PLATTR_KINDS
+from controller.machinery.cache import ObjectCache
+from controller.machinery.objects import ObjectKey
 from plattr.api import STREAM_DELETE, STREAM_RESET, STREAM_UPSERT, ApplicationSummary, Removed
 
 QUEUE_SIZE: Final = 256

@@ -13,7 +13,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from controller.kinds import APPLICATION, CONFIG_MAP, NAMESPACE, PREVIEW, SECRET, ObjectKey
+from controller.kinds import APPLICATION, CONFIG_MAP, NAMESPACE, PREVIEW, SECRET
+from controller.machinery.objects import ObjectKey
 from controller.sweep import TtlSweeper
 from devstack import Keycloak, Moto, Postgres, wait_until
 from plattr import secret_keys

@@ -20,7 +20,7 @@ import pytest
 
 from controller.config import LEASE_NAME
 from controller.kinds import APPLICATION, LEASE, NAMESPACE
-from controller.kube import Kube
+from controller.machinery.kube import Kube
 from devstack import wait_until
 from devstack.ports import free_port
 from plattr.naming import Target

@@ -15,8 +15,8 @@ import pytest
 from fastapi import FastAPI
 
 from benchmarks.dashboard_samples import application, put
-from controller.cache import ObjectCache
 from controller.config import DashboardSettings
+from controller.machinery.cache import ObjectCache
 from controller.web.app import install
 from controller.web.oidc import SESSION_COOKIE
 from devstack import Keycloak

@@ -16,11 +16,11 @@ from typing import Any
 import httpx
 import pytest
 
-from controller.cache import ObjectCache
 from controller.kinds import APPLICATION, PLATTR_KINDS
-from controller.kube import Kube
+from controller.machinery.cache import ObjectCache
+from controller.machinery.kube import Kube
+from controller.machinery.reflector import Reflector
 from controller.metrics import Metrics
-from controller.reflector import Reflector
 from controller.runtime import ControllerView
 from devstack import wait_until
 from plattr import secret_keys

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from controller.kinds import APPLICATION
-from controller.kube import Kube
+from controller.machinery.kube import Kube
 from devstack import ControlPlane
 from plattr.naming import Target
 from tests.support.controller_harness import (

@@ -26,7 +26,7 @@ import pytest
 
 from controller.config import LEASE_NAME
 from controller.kinds import APPLICATION, CONFIG_MAP, LEASE, NAMESPACE, PREVIEW, SECRET
-from controller.kube import Kube
+from controller.machinery.kube import Kube
 from devstack import wait_until
 from plattr.naming import Target
 from renderer.options import PreviewParams

@@ -20,8 +20,9 @@ from typing import Any
 import psycopg
 import pytest
 
-from controller.kinds import NAMESPACE, SECRET, Kind
-from controller.kube import Kube
+from controller.kinds import NAMESPACE, SECRET
+from controller.machinery.kube import Kube
+from controller.machinery.objects import ApiResource
 from devstack import wait_until
 from devstack.controllers import NODE_CAPACITY, node_manifest
 from plattr.naming import Target
@@ -80,7 +81,7 @@ def app_spec(index: int) -> dict[str, Any]:
 
 def add_nodes(kube: Kube, pods: int) -> None:
     """kwok nodes enough for `pods` more pods (the stack's three hold 110 each)."""
-    node = Kind("Node", "/api/v1", "nodes")
+    node = ApiResource("Node", "/api/v1", "nodes")
     capacity = int(NODE_CAPACITY["pods"])
     for index in range(-(-pods // capacity) + 1):
         name = f"kwok-load-{index}"

@@ -3,7 +3,7 @@ it starts (reflectors, workers, the dashboard). msgspec builds a model's type in
 first use, and two threads doing that at once crash the process (SIGSEGV in msgspec._core):
 found by the 20-SIGKILL test, where a restarted controller died before it was ready. Each run
 below is a fresh process whose threads decode the models for the first time together, after
-importing the controller's subjects module (which prepares them on the importing thread)."""
+the controller's start-up call `controller.subjects.prepare_models()` on the main thread."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ RUNS = 100
 FIRST_USE_RACE = """
 import threading
 import msgspec
-import controller.subjects  # noqa: F401 - what the controller imports before its threads
+from controller.subjects import prepare_models
 from plattr.models import Application, ApplicationStatus, PreviewEnvironment
 from plattr.validation import decode
 
@@ -31,6 +31,7 @@ app = {"apiVersion": "platform.internal/v1alpha1", "kind": "Application", "metad
 preview = {"apiVersion": "platform.internal/v1alpha1", "kind": "PreviewEnvironment",
            "metadata": {"name": "a-pr-1", "namespace": "preview-a-pr-1"},
            "spec": {"application": "a", "pullRequest": 1, "imageRef": "r.example.com/a:1"}}
+prepare_models()  # what the controller does at start-up, before its threads
 start = threading.Barrier(8)
 
 def work(i):

@@ -1,22 +1,21 @@
 """In-memory stand-ins for what sits behind the controller's Protocols: the cluster side the
-reconciler writes to, the three provisioners, and a scripted Kubernetes API for the
-reflector and the leader elector. Each counts its writes."""
+reconciler writes to and the three provisioners. Each counts its writes."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from controller.cache import ObjectCache
 from controller.conditions import Transition
-from controller.kinds import FINALIZER, KubeObject, ObjectKey
-from controller.kube import KubeError
+from controller.machinery.cache import ObjectCache
+from controller.machinery.objects import KubeObject, ObjectKey
 from controller.provisioners.interfaces import (
     AuthCredentials,
     BucketDropResult,
     DatabaseEndpoint,
     ProvisionerError,
 )
+from plattr.labels import FINALIZER
 from plattr.models import Bucket, IdentityProvider
 from plattr.naming import Target
 
@@ -32,6 +31,8 @@ class FakeCluster:
         self.deployments: dict[tuple[str, str], KubeObject] = {}
         self.events: list[tuple[ObjectKey, Transition]] = []
         self.deleted_namespaces: list[str] = []
+        self.namespace_error: Exception | None = None
+        """Raised by `delete_preview_namespace` when set."""
         self.writes = 0
 
     def secret(self, namespace: str, name: str) -> dict[str, str] | None:
@@ -91,6 +92,8 @@ class FakeCluster:
         self.events.append((key, event))
 
     def delete_preview_namespace(self, name: str) -> bool:
+        if self.namespace_error is not None:
+            raise self.namespace_error
         self.deleted_namespaces.append(name)
         return True
 
@@ -171,37 +174,6 @@ class FakeAuth:
 
     def drop(self, target: Target) -> bool:
         return self.realms.pop(target.realm, None) is not None
-
-
-class ScriptedKube:
-    """A Kubernetes API whose list answers and watch streams are scripted per call:
-    `lists` and `watches` are consumed in order; an exception in either is raised."""
-
-    def __init__(
-        self, lists: list[KubeObject | Exception], watches: list[list[KubeObject] | Exception]
-    ) -> None:
-        self.lists = lists
-        self.watches = watches
-        self.watched_from: list[str] = []
-
-    def list(self, path: str, query: Mapping[str, str | int | bool] | None = None) -> KubeObject:
-        answer = self.lists.pop(0)
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
-
-    def watch(
-        self, path: str, query: Mapping[str, str | int | bool], timeout_seconds: int
-    ) -> Iterator[KubeObject]:
-        self.watched_from.append(str(query["resourceVersion"]))
-        events = self.watches.pop(0)
-        if isinstance(events, Exception):
-            raise events
-        yield from events
-
-
-def gone() -> KubeError:
-    return KubeError(410, "Gone", "too old resource version")
 
 
 def application(

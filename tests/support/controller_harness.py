@@ -15,16 +15,9 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from controller.config import Settings
-from controller.kinds import (
-    APPLICATION,
-    DEPLOYMENT,
-    NAMESPACE,
-    PREVIEW,
-    SECRET,
-    Kind,
-    KubeObject,
-)
-from controller.kube import Kube
+from controller.kinds import APPLICATION, DEPLOYMENT, NAMESPACE, PREVIEW, SECRET
+from controller.machinery.kube import Kube
+from controller.machinery.objects import ApiResource, KubeObject
 from controller.metrics import Metrics
 from controller.provisioners import identity_providers
 from controller.provisioners.auth import KeycloakProvisioner
@@ -44,7 +37,7 @@ from tests.support.stack import LocalStack
 BASE_DOMAIN = "apps.example.test"
 ACCOUNT_ID = "123456789012"
 OIDC_PROVIDER_ARN = f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/oidc.eks.example.test/id/PLATTR"
-SERVICE_ACCOUNT = Kind("ServiceAccount", "/api/v1", "serviceaccounts")
+SERVICE_ACCOUNT = ApiResource("ServiceAccount", "/api/v1", "serviceaccounts")
 APP_KINDS = ("Application", "ServiceAccount", "Deployment")
 APPLIED_KINDS = {kind.name: kind for kind in (APPLICATION, PREVIEW, DEPLOYMENT, SERVICE_ACCOUNT)}
 TIMEOUT = 120.0
@@ -114,15 +107,17 @@ class Harness:
         self.controller.resync()
         self.settle()
 
-    def get(self, kind: Kind, namespace: str, name: str) -> KubeObject | None:
+    def get(self, kind: ApiResource, namespace: str, name: str) -> KubeObject | None:
         return self.kube.get(kind.item(namespace, name))
 
-    def status(self, kind: Kind, namespace: str, name: str) -> dict[str, Any]:
+    def status(self, kind: ApiResource, namespace: str, name: str) -> dict[str, Any]:
         obj = self.get(kind, namespace, name) or {}
         status: dict[str, Any] = obj.get("status") or {}
         return status
 
-    def wait_phase(self, kind: Kind, namespace: str, name: str, phase: str) -> dict[str, Any]:
+    def wait_phase(
+        self, kind: ApiResource, namespace: str, name: str, phase: str
+    ) -> dict[str, Any]:
         wait_until(
             lambda: self.status(kind, namespace, name).get("phase") == phase,
             f"{name} {phase}",
@@ -130,7 +125,7 @@ class Harness:
         )
         return self.status(kind, namespace, name)
 
-    def wait_gone(self, kind: Kind, namespace: str, name: str) -> None:
+    def wait_gone(self, kind: ApiResource, namespace: str, name: str) -> None:
         wait_until(
             lambda: self.get(kind, namespace, name) is None, f"{kind.name} {name} gone", TIMEOUT
         )
@@ -144,7 +139,7 @@ class Harness:
     def apply(self, manifests: list[KubeObject], kinds: tuple[str, ...] = APP_KINDS) -> None:
         apply_manifests(self.kube, manifests, kinds)
 
-    def delete(self, kind: Kind, namespace: str, name: str) -> None:
+    def delete(self, kind: ApiResource, namespace: str, name: str) -> None:
         self.kube.delete(kind.item(namespace, name))
 
     def ensure_namespace(self, name: str, labels: Mapping[str, str] | None = None) -> None:

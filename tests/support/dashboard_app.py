@@ -14,10 +14,10 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from controller.cache import ObjectCache
 from controller.config import DashboardSettings
-from controller.kinds import ObjectKey
-from controller.kube import Kube
+from controller.machinery.cache import ObjectCache
+from controller.machinery.kube import Kube
+from controller.machinery.objects import ObjectKey
 from controller.metrics import Metrics
 from controller.runtime import ControllerView
 from controller.web.app import install

@@ -28,8 +28,9 @@ import httpx
 import psycopg
 from prometheus_client.parser import text_string_to_metric_families
 
-from controller.kinds import APPLICATION, CONFIG_MAP, EVENT, PREVIEW, SECRET, Kind
-from controller.kube import Kube
+from controller.kinds import APPLICATION, CONFIG_MAP, EVENT, PREVIEW, SECRET
+from controller.machinery.kube import Kube
+from controller.machinery.objects import ApiResource
 from devstack import ControlPlane, Keycloak, Moto, Postgres, wait_until
 from devstack.controlplane import write_kubeconfig
 from devstack.ports import free_port
@@ -291,13 +292,15 @@ class ControllerProcess:
 # --- the state of apps -------------------------------------------------------------------
 
 
-def phase(kube: Kube, kind: Kind, namespace: str, name: str) -> str | None:
+def phase(kube: Kube, kind: ApiResource, namespace: str, name: str) -> str | None:
     obj = kube.get(kind.item(namespace, name)) or {}
     value: str | None = (obj.get("status") or {}).get("phase")
     return value
 
 
-def conditions(kube: Kube, kind: Kind, namespace: str, name: str) -> dict[str, dict[str, Any]]:
+def conditions(
+    kube: Kube, kind: ApiResource, namespace: str, name: str
+) -> dict[str, dict[str, Any]]:
     obj = kube.get(kind.item(namespace, name)) or {}
     return {c["type"]: c for c in (obj.get("status") or {}).get("conditions") or []}
 
@@ -445,7 +448,7 @@ def snapshot(services: Services, target: Target, bucket_prefix: str = "plattr") 
     return abstract(state)
 
 
-def app_kind(target: Target) -> Kind:
+def app_kind(target: Target) -> ApiResource:
     return PREVIEW if target.is_preview else APPLICATION
 
 

@@ -21,7 +21,7 @@ import pytest
 
 from controller import kinds
 from controller.config import LEASE_NAME
-from controller.kinds import Kind
+from controller.machinery.objects import ApiResource
 from tests.support.chart import render_chart
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,12 +36,12 @@ METHOD_VERBS = {
     "delete": "delete",
 }
 HTTP_VERBS = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
-KINDS: dict[str, Kind] = {
-    name: value for name, value in vars(kinds).items() if isinstance(value, Kind)
+KINDS: dict[str, ApiResource] = {
+    name: value for name, value in vars(kinds).items() if isinstance(value, ApiResource)
 }
 
 # Call sites whose kind is a value: (module, function) -> the kinds that reach it.
-GENERIC: dict[tuple[str, str], tuple[Kind, ...]] = {
+GENERIC: dict[tuple[str, str], tuple[ApiResource, ...]] = {
     # runtime.Controller makes one Reflector per kind of WATCHED_KINDS
     ("reflector", "Reflector.list_once"): kinds.WATCHED_KINDS,
     ("reflector", "Reflector._watch"): kinds.WATCHED_KINDS,
@@ -66,11 +66,11 @@ class CallSite(NamedTuple):
     module: str
     function: str
     verb: str
-    kinds: tuple[Kind, ...]
+    kinds: tuple[ApiResource, ...]
     status: bool
 
 
-def _kind_names(node: ast.AST) -> list[Kind]:
+def _kind_names(node: ast.AST) -> list[ApiResource]:
     return [KINDS[n.id] for n in ast.walk(node) if isinstance(n, ast.Name) and n.id in KINDS]
 
 
@@ -149,7 +149,7 @@ def call_sites() -> list[CallSite]:
     return [site for path in sources for site in _call_sites(path)]
 
 
-def _group(kind: Kind) -> str:
+def _group(kind: ApiResource) -> str:
     parts = kind.api_prefix.strip("/").split("/")
     return "" if parts[0] == "api" else parts[1]
 

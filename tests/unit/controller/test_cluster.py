@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 
-from controller.cache import ObjectCache
 from controller.cluster import KubeCluster
-from controller.kinds import KubeObject
-from controller.kube import KubeError
+from controller.errors import PolicyRefusal
+from controller.machinery.cache import ObjectCache
+from controller.machinery.leader import NotLeader
+from controller.machinery.objects import KubeObject
 from controller.runtime import KINDS_BY_NAME
 
 
@@ -55,7 +56,7 @@ def test_a_secret_is_written_once_and_then_left_alone() -> None:
 
 def test_nothing_is_written_once_the_lease_is_lost() -> None:
     kube = RecordingKube()
-    with pytest.raises(KubeError, match="lost the leader lease"):
+    with pytest.raises(NotLeader, match="lost the leader lease"):
         cluster(kube, leading=False).apply_secret("staging", "shop-db", {"PGUSER": "x"}, LABELS)
     assert kube.writes == []
 
@@ -79,6 +80,6 @@ def test_only_a_labelled_preview_namespace_is_deleted() -> None:
     side = cluster(kube)
     assert side.delete_preview_namespace("preview-shop-pr-7")
     for refused in ("preview-other-pr-1", "production"):
-        with pytest.raises(ValueError, match="not a preview namespace"):
+        with pytest.raises(PolicyRefusal, match="not a preview namespace"):
             side.delete_preview_namespace(refused)
     assert kube.writes == [("DELETE", "/api/v1/namespaces/preview-shop-pr-7")]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from controller.config import ConfigError, Settings
+from controller.errors import ControllerError
+from plattr.errors import ExitCode
 
 MINIMAL = {
     "BASE_DOMAIN": "apps.example.com",
@@ -13,7 +15,7 @@ MINIMAL = {
 }
 
 
-def test_defaults_are_the_documented_ones() -> None:
+def test_defaults_are_the_ones_controller_readme_documents() -> None:
     settings = Settings.from_env(MINIMAL)
     assert settings.metrics_port == 9090
     assert settings.ttl_sweep_seconds == 300
@@ -82,3 +84,10 @@ def test_renew_must_be_shorter_than_the_lease() -> None:
 def test_watch_namespaces_is_a_comma_list() -> None:
     settings = Settings.from_env({**MINIMAL, "WATCH_NAMESPACES": "staging, uat,"})
     assert settings.watch_namespaces == ("staging", "uat")
+
+
+def test_a_configuration_problem_is_a_controller_error_that_exits_as_a_usage_error() -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({})
+    assert isinstance(caught.value, ControllerError)
+    assert caught.value.exit_code == ExitCode.USAGE

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from controller.cache import ObjectCache
 from controller.config import DashboardSettings
+from controller.machinery.cache import ObjectCache
 from controller.metrics import Metrics, resource_of
 from controller.provisioners.counting import CallCounter
 from controller.runtime import ControllerView

@@ -8,12 +8,14 @@ from typing import Any
 
 import pytest
 
-from controller.cache import ObjectCache
-from controller.kinds import FINALIZER, KubeObject, ObjectKey
+from controller.errors import PolicyRefusal
+from controller.machinery.cache import ObjectCache
+from controller.machinery.objects import KubeObject, ObjectKey
 from controller.metrics import Metrics
 from controller.provisioners.interfaces import ProvisionerError
 from controller.reconciler import Provisioners, Reconciler
 from plattr import secret_keys
+from plattr.labels import FINALIZER
 from plattr.naming import Target
 from tests.support.controller_fakes import (
     FakeAuth,
@@ -254,6 +256,19 @@ def test_deleting_a_preview_drops_everything_and_its_namespace() -> None:
     assert world.reconcile()
     assert not world.database.roles
     assert world.cluster.deleted_namespaces == ["preview-shop-pr-7"]
+
+
+def test_a_refused_namespace_deletion_blocks_the_teardown_and_a_bug_is_not_taken_for_one() -> None:
+    world = World(preview())
+    world.reconcile()
+    world.delete()
+    world.cluster.namespace_error = PolicyRefusal("namespace 'x' is not a preview namespace")
+    assert not world.reconcile()
+    assert FINALIZER in world.obj["metadata"]["finalizers"]
+    assert "namespace 'x' is not a preview namespace" in world.status["message"]
+    world.cluster.namespace_error = ValueError("a bug")
+    with pytest.raises(ValueError, match="a bug"):
+        world.reconcile()
 
 
 @pytest.mark.parametrize("policy", ["Retain", "Delete"])

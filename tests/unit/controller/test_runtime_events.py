@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from controller.config import Settings
-from controller.kinds import KubeObject, ObjectKey
+from controller.machinery.leader import NotLeader
+from controller.machinery.objects import KubeObject, ObjectKey
 from controller.metrics import Metrics
 from controller.reconciler import Provisioners
-from controller.runtime import Controller
+from controller.runtime import RECONCILE_RETRIES, Controller
 from tests.support.controller_fakes import application
 
 KEY = ObjectKey("Application", "staging", "shop")
@@ -97,3 +98,23 @@ def test_the_watch_catching_up_with_our_own_write_queues_nothing() -> None:
     deployment = {"metadata": {"name": "shop", "namespace": "staging", "resourceVersion": "5"}}
     c.handle_change(ObjectKey("Deployment", "staging", "shop"), deployment, deployment)
     assert drain(c) == []
+
+
+def test_a_failed_reconcile_is_retried_after_one_two_and_four_seconds() -> None:
+    assert [RECONCILE_RETRIES.delay(n) for n in (1, 2, 3, 4)] == [1.0, 2.0, 4.0, None]
+    c = controller()
+    assert [c.queue.retry(KEY) for _ in range(4)] == [True, True, True, False]
+
+
+class LosesTheLease:
+    def reconcile(self, key: ObjectKey, *, final_attempt: bool) -> bool:
+        raise NotLeader("this replica lost the leader lease; write skipped")
+
+
+def test_a_reconcile_cut_short_by_losing_the_lease_is_neither_a_failure_nor_retried() -> None:
+    c = controller()
+    c.reconciler = LosesTheLease()  # type: ignore[assignment]
+    c._reconcile(KEY)
+    assert (c.queue.failures(KEY), c.queue.waiting) == (0, 0)
+    failures = {"name": KEY.name, "result": "failure"}
+    assert c.metrics.registry.get_sample_value("reconcile_total", failures) is None

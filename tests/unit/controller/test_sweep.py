@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from controller.cache import ObjectCache
-from controller.kinds import ObjectKey
+from controller.machinery.cache import ObjectCache
+from controller.machinery.objects import ObjectKey
 from controller.metrics import Metrics
 from controller.sweep import TtlSweeper
 from tests.support.controller_fakes import FakeCluster, application, preview

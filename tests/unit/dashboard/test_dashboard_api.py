@@ -9,9 +9,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from benchmarks.dashboard_samples import application, preview, put
-from controller.cache import ObjectCache
 from controller.config import DashboardSettings
-from controller.kinds import SECRET, ObjectKey
+from controller.kinds import SECRET
+from controller.machinery.cache import ObjectCache
+from controller.machinery.objects import ObjectKey
 from controller.web import create_app
 from plattr.api import EventOut
 from tests.support.dashboard_app import FakeEvents, client, view_of

@@ -12,8 +12,8 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
 from benchmarks.dashboard_samples import application, put
-from controller.cache import ObjectCache
 from controller.config import ConfigError, DashboardSettings
+from controller.machinery.cache import ObjectCache
 from controller.web.oidc import SESSION_SECONDS, OidcClient
 from tests.support.dashboard_app import TOKEN, client, serve_app, token_settings
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from benchmarks.dashboard_samples import application, preview, put
-from controller.cache import ObjectCache
+from controller.machinery.cache import ObjectCache
 from plattr.api import EventOut
 from tests.support.dashboard_app import FakeEvents, client
 

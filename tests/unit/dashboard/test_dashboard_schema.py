@@ -10,8 +10,8 @@ from fastapi import FastAPI
 from hypothesis import HealthCheck, settings
 
 from benchmarks.dashboard_samples import application, preview, put
-from controller.cache import ObjectCache
 from controller.config import DashboardSettings
+from controller.machinery.cache import ObjectCache
 from controller.web.app import install
 from tests.support.dashboard_app import FakeEvents, view_of
 

@@ -8,8 +8,9 @@ import json
 from collections.abc import AsyncIterator
 
 from benchmarks.dashboard_samples import application, put
-from controller.cache import ObjectCache
-from controller.kinds import SECRET, ObjectKey
+from controller.kinds import SECRET
+from controller.machinery.cache import ObjectCache
+from controller.machinery.objects import ObjectKey
 from controller.web.project import Projector
 from controller.web.stream import QUEUE_SIZE, RESET, ChangeHub, sse
 

@@ -15,7 +15,7 @@ import pytest
 
 from benchmarks.dashboard_samples import application, preview, put
 from cli.main import run
-from controller.cache import ObjectCache
+from controller.machinery.cache import ObjectCache
 from tests.support.dashboard_app import TOKEN, serving, token_settings
 
 

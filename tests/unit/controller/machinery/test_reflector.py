@@ -4,14 +4,47 @@ changed in between (deletions included); errors back off instead of spinning."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator, Mapping
 from typing import Any
 
-from controller.backoff import Backoff
-from controller.cache import ObjectCache
-from controller.kinds import APPLICATION, KubeObject, ObjectKey
-from controller.kube import KubeError
-from controller.reflector import Reflector
-from tests.support.controller_fakes import ScriptedKube, gone
+from controller.machinery.backoff import Backoff
+from controller.machinery.cache import ObjectCache
+from controller.machinery.kube import KubeError
+from controller.machinery.objects import ApiResource, KubeObject, ObjectKey
+from controller.machinery.reflector import Reflector
+
+APPLICATION = ApiResource("Application", "/apis/example.com/v1", "applications")
+
+
+class ScriptedKube:
+    """A Kubernetes API whose list answers and watch streams are scripted per call:
+    `lists` and `watches` are consumed in order; an exception in either is raised."""
+
+    def __init__(
+        self, lists: list[KubeObject | Exception], watches: list[list[KubeObject] | Exception]
+    ) -> None:
+        self.lists = lists
+        self.watches = watches
+        self.watched_from: list[str] = []
+
+    def list(self, path: str, query: Mapping[str, str | int | bool] | None = None) -> KubeObject:
+        answer = self.lists.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    def watch(
+        self, path: str, query: Mapping[str, str | int | bool], timeout_seconds: int
+    ) -> Iterator[KubeObject]:
+        self.watched_from.append(str(query["resourceVersion"]))
+        events = self.watches.pop(0)
+        if isinstance(events, Exception):
+            raise events
+        yield from events
+
+
+def gone() -> KubeError:
+    return KubeError(410, "Gone", "too old resource version")
 
 
 def obj(name: str, version: str, generation: int = 1) -> KubeObject:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from controller.backoff import RetrySchedule
-from controller.workqueue import WorkQueue
+from controller.machinery.backoff import RetrySchedule
+from controller.machinery.workqueue import WorkQueue
 
 
 class FakeClock:

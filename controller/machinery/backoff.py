@@ -1,16 +1,17 @@
-"""Delays between attempts: the guide's retry schedule for reconciles (1 s, 2 s, 4 s, then
-Failed) and a capped, jittered exponential backoff for reconnecting to the API server."""
+"""Delays between attempts: a retry schedule that gives up after a fixed number of retries
+(for work items), and a capped, jittered exponential backoff that never gives up (for
+reconnecting to the API server)."""
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import Final
 
 
 @dataclass(frozen=True)
 class RetrySchedule:
-    """`attempts` retries after a failure, `base`, `base*factor`, ... seconds apart."""
+    """`attempts` retries after a failure, `base`, `base*factor`, ... seconds apart (by
+    default 1 s, 2 s and 4 s, then no more)."""
 
     base: float = 1.0
     factor: float = 2.0
@@ -28,10 +29,6 @@ class RetrySchedule:
     @property
     def delays(self) -> tuple[float, ...]:
         return tuple(self.base * self.factor**n for n in range(self.attempts))
-
-
-GUIDE_RETRIES: Final = RetrySchedule()
-"""The guide's schedule: retries 1 s, 2 s and 4 s after a failure, then the phase is Failed."""
 
 
 class Backoff:

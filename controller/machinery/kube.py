@@ -16,13 +16,14 @@ from kubernetes import client
 from kubernetes import config as _config
 from kubernetes.watch import watch as _watch
 
-from controller.kinds import KubeObject
+from controller.machinery.objects import KubeObject
 
 _TRANSPORT_ERRORS: Final = (OSError, urllib3.exceptions.HTTPError)
 
 REQUEST_TIMEOUT: Final = 30.0
 MERGE_PATCH: Final = "application/merge-patch+json"
 WRITE_VERBS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+"""The verbs `on_request` sees for a write (a read is GET, or WATCH for a watch)."""
 
 
 class KubeError(Exception):

@@ -1,5 +1,4 @@
-"""The provisioning retry schedule (1 s, 2 s, 4 s, then Failed: controller/README.md) and
-the reconnect backoff."""
+"""The default retry schedule and the reconnect backoff."""
 
 from __future__ import annotations
 
@@ -7,12 +6,13 @@ import random
 
 import pytest
 
-from controller.backoff import GUIDE_RETRIES, Backoff, RetrySchedule
+from controller.machinery.backoff import Backoff, RetrySchedule
 
 
-def test_the_retry_schedule_is_one_two_four_seconds_then_none() -> None:
-    assert [GUIDE_RETRIES.delay(n) for n in (1, 2, 3, 4)] == [1.0, 2.0, 4.0, None]
-    assert GUIDE_RETRIES.delays == (1.0, 2.0, 4.0)
+def test_the_default_schedule_is_one_two_four_seconds_then_none() -> None:
+    schedule = RetrySchedule()
+    assert [schedule.delay(n) for n in (1, 2, 3, 4)] == [1.0, 2.0, 4.0, None]
+    assert schedule.delays == (1.0, 2.0, 4.0)
 
 
 def test_a_schedule_rejects_a_failure_count_below_one() -> None:

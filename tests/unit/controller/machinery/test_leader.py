@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import copy
 
-from controller.config import LeaderSettings
-from controller.kinds import LEASE, KubeObject
-from controller.kube import KubeError
-from controller.leader import LeaderElector
+from controller.machinery.kube import KubeError
+from controller.machinery.leader import LEASE, LeaderElector, LeaseSettings
+from controller.machinery.objects import KubeObject
 
 PATH = LEASE.item("plattr-system", "plattr-operator-leader")
 
@@ -55,9 +54,9 @@ class Clock:
 
 
 def elector(api: LeaseApi, clock: Clock, identity: str) -> LeaderElector:
-    settings = LeaderSettings(
-        enabled=True,
+    settings = LeaseSettings(
         namespace="plattr-system",
+        name="plattr-operator-leader",
         identity=identity,
         lease_seconds=15,
         renew_seconds=5,

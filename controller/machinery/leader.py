@@ -5,6 +5,9 @@ the lease over once the record it last saw has not changed for `lease_seconds`, 
 own monotonic clock (so no two clocks are compared). The holder counts itself leader only
 until `lease_seconds - renew_seconds` after its last successful renewal started, so it stops
 before anyone else can start. On shutdown it hands the lease back at once.
+
+A replica that stops leading must stop writing: code that writes on the leader's behalf
+checks `is_leader()` first and raises `NotLeader` when it no longer holds the lease.
 """
 
 from __future__ import annotations
@@ -13,23 +16,42 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from controller.config import LeaderSettings
-from controller.kinds import LEASE, KubeObject
-from controller.kube import Kube, KubeError
+from controller.machinery.kube import Kube, KubeError
+from controller.machinery.objects import ApiResource, KubeObject
 
 log = logging.getLogger(__name__)
 
 MICRO_TIME: Final = "%Y-%m-%dT%H:%M:%S.%fZ"
+LEASE: Final = ApiResource("Lease", "/apis/coordination.k8s.io/v1", "leases")
+
+
+class NotLeader(Exception):
+    """This replica no longer holds the lease, so it must not write: not an API error (the
+    API server was never asked) and not worth a retry here (the new leader takes over)."""
+
+
+@dataclass(frozen=True)
+class LeaseSettings:
+    """Which Lease to hold, as whom, and how often to renew it or retry taking it."""
+
+    namespace: str
+    name: str
+    identity: str
+    """This replica's name in `holderIdentity` (the pod's name)."""
+    lease_seconds: float
+    renew_seconds: float
+    retry_seconds: float
 
 
 class LeaderElector:
     def __init__(
         self,
         kube: Kube,
-        settings: LeaderSettings,
+        settings: LeaseSettings,
         on_started: Callable[[], None] = lambda: None,
         on_stopped: Callable[[], None] = lambda: None,
         clock: Callable[[], float] = time.monotonic,

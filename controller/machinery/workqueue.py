@@ -3,8 +3,9 @@
 - A key is queued at most once (duplicates collapse) and handed to at most one worker at a
   time: a key added while being processed is queued again when the worker calls `done`.
 - `add_after` holds a key back until a delay has passed (the earliest request wins).
-- `retry` re-adds a failed key after the retry schedule's next delay and says whether the
-  retries are used up; `forget` clears its failure count after a success.
+- `retry` re-adds a failed key after the retry schedule's next delay (by default 1 s, 2 s,
+  4 s) and says whether the retries are used up; `forget` clears its failure count after a
+  success.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections import deque
 from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
-from controller.backoff import GUIDE_RETRIES, RetrySchedule
+from controller.machinery.backoff import RetrySchedule
 
 K = TypeVar("K", bound=Hashable)
 
@@ -25,10 +26,10 @@ K = TypeVar("K", bound=Hashable)
 class WorkQueue(Generic[K]):
     def __init__(
         self,
-        retries: RetrySchedule = GUIDE_RETRIES,
+        retries: RetrySchedule | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._retries = retries
+        self._retries = retries or RetrySchedule()
         self._clock = clock
         self._cond = threading.Condition()
         self._queue: deque[K] = deque()

@@ -14,10 +14,10 @@ import time
 from collections.abc import Callable
 from typing import Final
 
-from controller.backoff import Backoff
-from controller.cache import ObjectCache
-from controller.kinds import Kind, KubeObject, ObjectKey
-from controller.kube import Kube, KubeError
+from controller.machinery.backoff import Backoff
+from controller.machinery.cache import ObjectCache
+from controller.machinery.kube import Kube, KubeError
+from controller.machinery.objects import ApiResource, KubeObject, ObjectKey
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ class Reflector:
     def __init__(
         self,
         kube: Kube,
-        kind: Kind,
+        kind: ApiResource,
         cache: ObjectCache,
         handler: Handler,
         namespace: str | None = None,

@@ -1,9 +1,9 @@
 """An in-memory copy of every watched object, filled by the reflectors.
 
-Reconciles read from it instead of the API server; the dashboard serves its API from it, on
-standby replicas too. Objects are the API server's JSON as dicts and are never mutated in
-place: a new version replaces the old one. Secrets are held only so the reconciler can
-compare them; never serve the `Secret` kind to anyone.
+Readers (reconciles, HTTP handlers) read from it instead of the API server, on standby
+replicas too. Objects are the API server's JSON as dicts and are never mutated in place: a
+new version replaces the old one. Whatever it holds (Secrets included) any reader can see:
+what may be served to whom is for the readers to decide.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable
 
-from controller.kinds import KubeObject, ObjectKey
+from controller.machinery.objects import KubeObject, ObjectKey
 
 Listener = Callable[[ObjectKey], None]
 """Told the key of every object that was stored, replaced or removed (after the change)."""
