@@ -1,4 +1,4 @@
-"""Dashboard API benchmark (issue: the status dashboard and its JSON API).
+"""Dashboard API benchmark: the status dashboard's JSON API under load.
 
 The controller's real HTTP app serves 1,000 Applications from an in-memory cache, in its own
 process (uvicorn, one worker, as the controller runs it). A second process (this one) loads

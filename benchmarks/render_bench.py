@@ -1,4 +1,4 @@
-"""Renderer benchmarks (issue: the renderer, the models, the CLI and the plugin).
+"""Renderer benchmarks: the models, the renderer, the CLI and the plugin.
 
 1. Cold start: `plattr-cmp generate` for one app, as Argo CD runs it, against
    `kubectl kustomize` on a directory holding the equivalent plain manifests, alternated in

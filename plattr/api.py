@@ -12,15 +12,15 @@ from typing import Final, Literal
 
 import msgspec
 
-from plattr.models import Phase as ResourcePhase
-
 API_PREFIX: Final = "/api/v1"
 APPLICATIONS_PATH: Final = f"{API_PREFIX}/applications"
 PREVIEWS_PATH: Final = f"{API_PREFIX}/previews"
 STREAM_PATH: Final = f"{API_PREFIX}/stream"
 
-Phase = ResourcePhase | Literal["Unknown"]
-"""A resource's phase, or `Unknown` before the controller has written one."""
+Phase = Literal["Pending", "Provisioning", "Running", "Failed", "Unknown"]
+"""A resource's phase (`plattr.models.Phase`), or `Unknown` before the controller has written
+one. One flat Literal, so that a query parameter of this type is refused in one sentence;
+`tests/unit/test_api_types.py` ties it to the models' phases."""
 Kind = Literal["Application", "PreviewEnvironment"]
 ConditionStatus = Literal["True", "False", "Unknown"]
 

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException
 from controller.config import DashboardSettings
 from controller.machinery.kube import Kube, load_api_client
 from controller.runtime import ControllerView
+from controller.subjects import prepare_models
 from controller.web.api import api_router, encoded, publish_schemas
 from controller.web.events import EventReader, KubeEvents
 from controller.web.oidc import CALLBACK_PATH
@@ -57,6 +58,7 @@ def install(
     events: EventReader | None = None,
 ) -> Dashboard:
     """Mount the dashboard on `app`: its routes and its error handlers."""
+    prepare_models()  # the server's threads decode specs (a no-op after `Controller.start`)
     events = events or KubeEvents(lambda: Kube(load_api_client(), view.metrics.count_request))
     dashboard = Dashboard.build(view, settings, events)
     app.include_router(api_router(dashboard))

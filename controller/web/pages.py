@@ -14,7 +14,6 @@ from fastapi.templating import Jinja2Templates
 
 from controller.kinds import APPLICATION, PREVIEW
 from controller.machinery.objects import ObjectKey
-from controller.web.api import PhaseQuery
 from controller.web.auth import COOKIE
 from controller.web.oidc import (
     CALLBACK_PATH,
@@ -26,7 +25,7 @@ from controller.web.oidc import (
 )
 from controller.web.project import PREVIEWS
 from controller.web.service import Dashboard, Filters
-from plattr.api import ApplicationSummary
+from plattr.api import ApplicationSummary, Phase
 from plattr.models import ENVIRONMENTS
 
 HERE: Final = Path(__file__).parent
@@ -50,7 +49,7 @@ def page_router(dashboard: Dashboard) -> APIRouter:
     def board(
         request: Request,
         environment: str | None = None,
-        phase: PhaseQuery | None = None,
+        phase: Phase | None = None,
         text: Annotated[str | None, Query(max_length=100)] = None,
     ) -> Response:
         wanted = Filters(environment, phase, text)
@@ -155,7 +154,7 @@ def _card(dashboard: Dashboard, kind: str) -> Callable[..., Response]:
         name: str,
         *,
         environment: str | None = None,
-        phase: PhaseQuery | None = None,
+        phase: Phase | None = None,
         text: Annotated[str | None, Query(max_length=100)] = None,
     ) -> Response:
         """One card, for the live updates; 204 when it is gone or filtered out."""

@@ -12,7 +12,7 @@ import pytest
 
 CDK_DIR = Path(__file__).resolve().parents[2] / "cdk"
 sys.path.insert(0, str(CDK_DIR))
-# The machine's Node 20 is past jsii's support window; the warning is noise in test output.
+# jsii warns on every start when Node.js is past its support window: noise in test output.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 from aws_cdk import App, Stack  # noqa: E402
