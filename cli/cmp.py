@@ -45,6 +45,7 @@ FIELDS: Final = {
     "preview-image-tag": "image_tag",
     "preview-head-sha": "head_sha",
     "preview-ttl": "ttl",
+    "preview-image-repository": "image_repository",
 }
 """Each plugin parameter (argocd/plugin.yaml) by the option (`renderer.options`) it sets."""
 
@@ -124,6 +125,7 @@ def options_from_env(env: Mapping[str, str]) -> RenderOptions:
                 image_tag=get("preview-image-tag"),
                 head_sha=get("preview-head-sha"),
                 ttl=get("preview-ttl") or DEFAULT_TTL,
+                image_repository=get("preview-image-repository"),
             )
         return RenderOptions(
             base_domain=base_domain,

@@ -74,6 +74,7 @@ FLAG_SOURCES: Final = {
     "image_tag": "--image-tag",
     "head_sha": "--head-sha",
     "ttl": "--ttl",
+    "image_repository": "--preview-image-repository",
 }
 """The flag that sets each option of `renderer.options` that only a flag sets (the options
 check the values, so both entry points refuse the same ones with the same rule)."""
@@ -105,7 +106,9 @@ def render_options(args: argparse.Namespace, start: Path) -> RenderOptions:
         preview = None
         if args.preview_pr is not None:
             number = pull_request_number(args.preview_pr)
-            preview = PreviewParams(number, args.image_tag, args.head_sha, args.ttl)
+            preview = PreviewParams(
+                number, args.image_tag, args.head_sha, args.ttl, args.preview_image_repository
+            )
         return RenderOptions(
             base_domain=base_domain,
             aws_account_id=pick(
@@ -225,6 +228,11 @@ def _add_render_flags(parser: argparse.ArgumentParser) -> None:
     preview.add_argument("--image-tag", help="preview image tag")
     preview.add_argument("--head-sha", help="commit of the preview (tag <app>-<sha>)")
     preview.add_argument("--ttl", default=DEFAULT_TTL, help="preview time to live (e.g. 72h)")
+    preview.add_argument(
+        "--preview-image-repository",
+        metavar="REPOSITORY",
+        help="where preview images are pushed (default: the spec image's repository)",
+    )
 
 
 def parser() -> argparse.ArgumentParser:

@@ -23,6 +23,7 @@ MAX_PULL_REQUEST: Final = 999_999_999
 _IMAGE_TAG: Final = re.compile(r"[\w][\w.-]{0,127}")
 _HEAD_SHA: Final = re.compile(r"[0-9a-f]{7,40}")
 _TTL: Final = re.compile(patterns.TTL)
+_IMAGE_REPOSITORY: Final = re.compile(patterns.IMAGE_REPOSITORY)
 
 WHAT: Final = {
     "base_domain": "base domain",
@@ -32,6 +33,7 @@ WHAT: Final = {
     "image_tag": "preview image tag",
     "head_sha": "preview head SHA",
     "ttl": "preview TTL",
+    "image_repository": "preview image repository",
 }
 """Each option's name for people, by field."""
 
@@ -70,6 +72,10 @@ class PreviewParams(msgspec.Struct, frozen=True):
     """The preview image's tag; else `<app>-<head_sha>`; else the spec's image."""
     head_sha: str | None = None
     ttl: str = DEFAULT_TTL
+    image_repository: str | None = None
+    """Where preview images are pushed (`<registry>/<path>`, no tag), e.g. an ECR repository
+    for previews apart from the apps'; else the spec image's repository. Used only with a
+    preview tag (`image_tag` or `head_sha`)."""
 
     def __post_init__(self) -> None:
         if not 1 <= self.pull_request <= MAX_PULL_REQUEST:
@@ -83,6 +89,15 @@ class PreviewParams(msgspec.Struct, frozen=True):
         if self.head_sha is not None and not _HEAD_SHA.fullmatch(self.head_sha):
             raise InvalidOption(
                 "head_sha", f"{self.head_sha!r} is not a commit id (7 to 40 lowercase hex digits)"
+            )
+        if self.image_repository is not None and not _IMAGE_REPOSITORY.fullmatch(
+            self.image_repository
+        ):
+            raise InvalidOption(
+                "image_repository",
+                f"{self.image_repository!r} is not an image repository such as "
+                "123456789012.dkr.ecr.ca-central-1.amazonaws.com/plattr-previews (a registry and "
+                "a lowercase path, without a tag or digest)",
             )
         if not _TTL.fullmatch(self.ttl):
             raise InvalidOption("ttl", f"{self.ttl!r} is not a duration such as 30m, 72h or 7d")

@@ -127,19 +127,23 @@ def plan(app: Application, options: RenderOptions) -> Plan:
 
 
 def _preview_image(image_ref: str, app_name: str, preview: PreviewParams) -> str:
-    """The spec's image with the preview's tag: the given tag, else `<app>-<head sha>`."""
+    """The preview's tag (the given tag, else `<app>-<head sha>`) in the preview image
+    repository, else in the spec image's repository; without a tag, the spec's image."""
     if preview.image_tag:
         tag = preview.image_tag
     elif preview.head_sha:
         tag = f"{app_name}-{preview.head_sha}"
     else:
         return image_ref
+    return f"{preview.image_repository or _repository(image_ref)}:{tag}"
+
+
+def _repository(image_ref: str) -> str:
+    """`registry:port/path` of an image reference, without its tag and digest."""
     repository = image_ref.split("@", 1)[0]
     last_slash = repository.rfind("/")
     colon = repository.rfind(":")
-    if colon > last_slash:
-        repository = repository[:colon]
-    return f"{repository}:{tag}"
+    return repository[:colon] if colon > last_slash else repository
 
 
 def preview_renames(

@@ -115,6 +115,25 @@ def test_a_preview_from_plugin_env(gitops: Path) -> None:
     assert preview["spec"]["imageRef"].endswith(":storefront-89abcde")
 
 
+def test_the_sidecars_preview_image_repository_holds_preview_images(gitops: Path) -> None:
+    app = gitops / "staging" / "storefront"
+    previews = "123456789012.dkr.ecr.ca-central-1.amazonaws.com/plattr-previews"
+    env = argocd_env(
+        app,
+        PREVIEW_IMAGE_REPOSITORY=previews,
+        ARGOCD_ENV_PREVIEW_PR="17",
+        ARGOCD_ENV_PREVIEW_HEAD_SHA="89abcde",
+    )
+    result = generate(app, env)
+    assert result.returncode == 0, result.stderr
+    documents = list(yaml.safe_load_all(result.stdout))
+    preview = next(d for d in documents if d["kind"] == "PreviewEnvironment")
+    (deployment,) = [d for d in documents if d["kind"] == "Deployment"]
+    images = {c["image"] for c in deployment["spec"]["template"]["spec"]["containers"]}
+    assert preview["spec"]["imageRef"] == f"{previews}:storefront-89abcde"
+    assert preview["spec"]["imageRef"] in images
+
+
 def assert_clear_failure(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
     assert result.returncode != 0
     assert result.stdout == ""

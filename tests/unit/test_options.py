@@ -35,8 +35,14 @@ REFUSED = [
     Refused("image_tag", "bad tag;rm", "--image-tag", "ARGOCD_ENV_PREVIEW_IMAGE_TAG"),
     Refused("head_sha", "XYZ", "--head-sha", "ARGOCD_ENV_PREVIEW_HEAD_SHA"),
     Refused("ttl", "forever", "--ttl", "ARGOCD_ENV_PREVIEW_TTL"),
+    Refused(
+        "image_repository",
+        "registry.local/team/web:1.0",
+        "--preview-image-repository",
+        "PREVIEW_IMAGE_REPOSITORY",
+    ),
 ]
-PREVIEW_FIELDS = ("image_tag", "head_sha", "ttl")
+PREVIEW_FIELDS = ("image_tag", "head_sha", "ttl", "image_repository")
 
 
 def rule(field: str, value: str) -> str:

@@ -301,3 +301,16 @@ def test_preview_image_tag_replaces_the_tag_and_keeps_the_registry_port() -> Non
     options = msgspec.structs.replace(OPTIONS, preview=PreviewParams(3, image_tag="pr-3"))
     preview = {m["kind"]: m for m in render(app, options)}["PreviewEnvironment"]
     assert preview["spec"]["imageRef"] == "registry.local:5000/team/web:pr-3"
+
+
+def test_a_preview_image_repository_replaces_the_spec_images_repository() -> None:
+    app = app_from({"imageRef": "registry.local:5000/team/web:1.0"})
+    previews = "registry.local:5000/previews"
+    preview = PreviewParams(3, head_sha="abcdef1", image_repository=previews)
+    options = msgspec.structs.replace(OPTIONS, preview=preview)
+    rendered = {m["kind"]: m for m in render(app, options)}
+    assert rendered["PreviewEnvironment"]["spec"]["imageRef"] == f"{previews}:my-frontend-abcdef1"
+    untagged = msgspec.structs.replace(preview, head_sha=None)
+    options = msgspec.structs.replace(OPTIONS, preview=untagged)
+    rendered = {m["kind"]: m for m in render(app, options)}
+    assert rendered["PreviewEnvironment"]["spec"]["imageRef"] == "registry.local:5000/team/web:1.0"
