@@ -16,9 +16,7 @@ _DOMAIN: Final = (
 )
 _REPOSITORY: Final = rf"(?:{_DOMAIN}/)?{_COMPONENT}(?:/{_COMPONENT})*"
 IMAGE_REPOSITORY: Final = rf"^{_REPOSITORY}$"
-IMAGE_REFERENCE: Final = (
-    rf"^{_REPOSITORY}(?::[\w][\w.-]{{0,127}})?(?:@sha256:[a-f0-9]{{64}})?$"
-)
+IMAGE_REFERENCE: Final = rf"^{_REPOSITORY}(?::[\w][\w.-]{{0,127}})?(?:@sha256:[a-f0-9]{{64}})?$"
 QUANTITY: Final = r"^[0-9]+(\.[0-9]{1,9})?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$"
 ENV_VAR_NAME: Final = r"^[A-Za-z_][A-Za-z0-9_]*$"
 CONFIG_KEY: Final = r"^[-._a-zA-Z0-9]+$"

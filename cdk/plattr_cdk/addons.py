@@ -12,6 +12,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from .config import OperatorSettings
+from .ecr import previews_repository_uri
 from .irsa import service_account_role
 from .nag import acknowledge
 from .namespaces import SYSTEM_NAMESPACE
@@ -100,9 +101,14 @@ def argocd(scope: Construct, target: Target, plugin_image: str) -> eks.HelmChart
     """Argo CD with the plattr config-management plugin as a repo-server sidecar.
 
     The sidecar comes from argocd/repo-server/argo-cd-values.yaml; this sets its image and
-    the platform settings the plugin reads from its environment.
+    the platform settings the plugin reads from its environment, among them the repository
+    that PlattrCicdStack's preview role pushes preview images to.
     """
-    env = {"BASE_DOMAIN": target.settings.base_domain, "AWS_ACCOUNT_ID": Aws.ACCOUNT_ID}
+    env = {
+        "BASE_DOMAIN": target.settings.base_domain,
+        "AWS_ACCOUNT_ID": Aws.ACCOUNT_ID,
+        "PREVIEW_IMAGE_REPOSITORY": previews_repository_uri(scope),
+    }
     values = argocd_values(plugin_image, env)
     return helm_release(scope, "ArgoCd", target.cluster, ARGO_CD, values)
 

@@ -14,7 +14,7 @@ from constructs import Construct
 
 from . import addons
 from .config import ImportedInfra, OperatorSettings
-from .ecr import image_repository
+from .ecr import image_repository, keep_newest
 from .irsa import service_account_role
 from .nag import (
     acknowledge,
@@ -103,7 +103,9 @@ class PlattrOperatorStack(Stack):
                 "dbname": DATABASE_NAME,
             },
         )
-        repository = image_repository(self, "OperatorRepository", OPERATOR_REPOSITORY, keep=25)
+        repository = image_repository(
+            self, "OperatorRepository", OPERATOR_REPOSITORY, keep_newest(25)
+        )
         role = self._controller_role(cluster, settings, admin_secret)
         target = addons.Target(cluster, settings, platform.aurora_endpoint)
         self._addons(target, f"{repository.repository_uri}:{settings.plugin_image_tag}")

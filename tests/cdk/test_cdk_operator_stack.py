@@ -296,6 +296,11 @@ def test_argocd_runs_the_plattr_plugin_as_a_sidecar(mode: Mode) -> None:
     assert sidecar["env"] == [
         {"name": "BASE_DOMAIN", "value": COMMON_CONTEXT["baseDomain"]},
         {"name": "AWS_ACCOUNT_ID", "value": TOKEN},
+        # PlattrCicdStack's previews repository, by its name: no cross-stack reference.
+        {
+            "name": "PREVIEW_IMAGE_REPOSITORY",
+            "value": f"{TOKEN}.dkr.ecr.{TOKEN}.{TOKEN}/plattr-previews",
+        },
     ]
     assert values["repoServer"]["volumes"] == [{"name": "plattr-cmp-tmp", "emptyDir": {}}]
 
