@@ -302,6 +302,8 @@ def test_app_ci_pushes_through_the_cicd_stack_roles_and_bumps_with_set_image() -
     assert "github-plattr-ci-deploy" in role
     assert "plattr-apps:" in run_lines(workflow)
     assert 'plattr set-image "$APP" --env "$ENVIRONMENT" "$IMAGE"' in run_lines(workflow)
+    # The roles trust jobs of the GitHub environments (cdk/README.md, "CI/CD roles").
+    assert workflow["jobs"]["build"]["environment"] == "${{ inputs.environment }}"
 
 
 def test_preview_builds_only_labelled_pull_requests_with_the_tag_the_plugin_renders() -> None:
@@ -309,8 +311,13 @@ def test_preview_builds_only_labelled_pull_requests_with_the_tag_the_plugin_rend
     assert "'preview'" in workflow["jobs"]["build"]["if"]
     (push,) = (s for _, s in steps(workflow) if s.get("uses", "").startswith("docker/build-push"))
     assert push["with"]["tags"].endswith(
-        "plattr-apps:${{ inputs.app }}-${{ github.event.pull_request.head.sha }}"
+        "/plattr-previews:${{ inputs.app }}-${{ github.event.pull_request.head.sha }}"
     )
+    (credentials,) = (
+        s for _, s in steps(workflow) if s.get("uses", "").startswith("aws-actions/configure")
+    )
+    assert credentials["with"]["role-to-assume"].endswith(":role/github-plattr-preview")
+    assert "environment" not in workflow["jobs"]["build"]  # its subject is `pull_request`
 
 
 def git(repo: Path, *args: str) -> str:
