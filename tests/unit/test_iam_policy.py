@@ -97,7 +97,12 @@ def test_githubs_published_trust_policies() -> None:
         }
     )
     environment = github_trust(
-        {"StringEquals": {AUD: "sts.amazonaws.com", SUB: "repo:octo-org/octo-repo:environment:prod"}}
+        {
+            "StringEquals": {
+                AUD: "sts.amazonaws.com",
+                SUB: "repo:octo-org/octo-repo:environment:prod",
+            }
+        }
     )
     token = {AUD: "sts.amazonaws.com", SUB: "repo:octo-org/octo-repo:environment:prod"}
     assert allowed(any_of_repo, ASSUME, PROVIDER, token)
