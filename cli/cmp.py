@@ -87,6 +87,8 @@ def app_parameters(env: Mapping[str, str]) -> dict[str, str]:
         parsed = json.loads(raw)
     except ValueError as error:
         raise SettingsError(f"ARGOCD_APP_PARAMETERS is not JSON: {error}") from None
+    if parsed is None:  # what Argo CD sends for an Application whose plugin has no parameters
+        return {}
     if not isinstance(parsed, list):
         raise SettingsError("ARGOCD_APP_PARAMETERS must be a JSON list of parameters")
     return {
@@ -182,10 +184,10 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> NoReturn:
 
 
 def _fail(env: Mapping[str, str], message: str, code: ExitCode) -> int:
-    app = env.get("ARGOCD_APP_NAME", "?")
-    project_namespace = env.get("ARGOCD_APP_NAMESPACE")
-    if project_namespace:
-        app = f"{project_namespace}/{app}"
+    app = repr(env.get("ARGOCD_APP_NAME", "?"))
+    project = env.get("ARGOCD_APP_PROJECT_NAME")
+    if project:
+        app = f"{app} (project {project})"
     source = env.get("ARGOCD_APP_SOURCE_PATH", os.getcwd())
     repository = env.get("ARGOCD_APP_SOURCE_REPO_URL")
     if repository:
@@ -195,7 +197,7 @@ def _fail(env: Mapping[str, str], message: str, code: ExitCode) -> int:
     if target:
         revision = f"{revision} ({target})"
     sys.stderr.write(
-        f"plattr-cmp: cannot render Argo CD app {app!r} from {source} at {revision}:\n{message}\n"
+        f"plattr-cmp: cannot render Argo CD app {app} from {source} at {revision}:\n{message}\n"
     )
     return code
 

@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.support.argocd_env import CAPTURES, NO_PARAMETERS, captured, plugin_env
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 TEMPLATE_APPS = ROOT / "gitops-repo-template" / "apps"
 PLUGIN = [sys.executable, "-c", "from cli.cmp import main; main()", "generate"]
@@ -22,25 +24,16 @@ SECRET_MARKERS = ("PGPASSWORD", "password", "clientSecret", "OIDC_CLIENT_SECRET:
 
 
 def argocd_env(app_dir: Path, **extra: str) -> dict[str, str]:
-    """The environment the repo-server gives the sidecar (plus the sidecar's own settings)."""
-    source_path = str(app_dir.relative_to(app_dir.parents[2]))
-    return {
-        "PATH": os.environ["PATH"],
-        "HOME": str(app_dir),
-        "BASE_DOMAIN": "apps.example.com",
-        "AWS_ACCOUNT_ID": "123456789012",
-        "ARGOCD_APP_NAME": f"{app_dir.parent.name}-{app_dir.name}",
-        "ARGOCD_APP_NAMESPACE": "argocd",
-        "ARGOCD_APP_REVISION": "0123456789abcdef0123456789abcdef01234567",
-        "ARGOCD_APP_REVISION_SHORT": "0123456",
-        "ARGOCD_APP_SOURCE_PATH": source_path,
-        "ARGOCD_APP_SOURCE_REPO_URL": "https://github.com/example/gitops.git",
-        "ARGOCD_APP_SOURCE_TARGET_REVISION": "HEAD",
-        "KUBE_VERSION": "1.31.4",
-        "KUBE_API_VERSIONS": "v1,apps/v1,autoscaling/v2,policy/v1,networking.k8s.io/v1,"
-        "platform.internal/v1alpha1",
+    """The environment real Argo CD gives the sidecar for the app at `app_dir` (a template
+    app at apps/<env>/<app>, synced into <env> as the environment ApplicationSets do)."""
+    environment = app_dir.parent.name
+    return plugin_env(
+        app_dir,
+        app_name=f"{environment}-{app_dir.name}",
+        source_path=str(app_dir.relative_to(app_dir.parents[2])),
+        destination_namespace=environment,
         **extra,
-    }
+    )
 
 
 def generate(app_dir: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -138,9 +131,12 @@ def assert_clear_failure(result: subprocess.CompletedProcess[str], *fragments: s
     assert result.returncode != 0
     assert result.stdout == ""
     assert "Traceback" not in result.stderr
-    assert result.stderr.startswith("plattr-cmp: cannot render Argo CD app 'argocd/")
-    assert "https://github.com/example/gitops.git apps/" in result.stderr
-    assert "at 0123456 (HEAD):" in result.stderr
+    sent = captured(NO_PARAMETERS)
+    assert result.stderr.startswith("plattr-cmp: cannot render Argo CD app '")
+    assert f"(project {sent['ARGOCD_APP_PROJECT_NAME']}) from " in result.stderr
+    assert f"{sent['ARGOCD_APP_SOURCE_REPO_URL']} apps/" in result.stderr
+    revision = f"{sent['ARGOCD_APP_REVISION_SHORT']} ({sent['ARGOCD_APP_SOURCE_TARGET_REVISION']})"
+    assert f"at {revision}:" in result.stderr
     for fragment in fragments:
         assert fragment in result.stderr, result.stderr
 
@@ -235,3 +231,24 @@ def test_sigterm_ends_cleanly(gitops: Path) -> None:
 def _has_child(pid: int) -> bool:
     children = Path(f"/proc/{pid}/task/{pid}/children")
     return children.exists() and children.read_text().strip() != ""
+
+
+@pytest.mark.parametrize("scenario", sorted(path.stem for path in CAPTURES.glob("*.json")), ids=str)
+def test_renders_with_every_environment_real_argo_cd_was_seen_to_send(
+    gitops: Path, scenario: str
+) -> None:
+    """Parameters `null`, absent, or a list with arrays, maps and empty strings; plugin env;
+    `KUBE_API_VERSIONS` with kinds: every captured shape renders the app."""
+    app = gitops / "staging" / "storefront"
+    env = plugin_env(
+        app,
+        app_name="staging-storefront",
+        source_path="apps/staging/storefront",
+        destination_namespace="staging",
+        scenario=scenario,
+    )
+    result = generate(app, env)
+    assert result.returncode == 0, result.stderr
+    kinds = [document["kind"] for document in yaml.safe_load_all(result.stdout)]
+    assert "Deployment" in kinds
+    assert "Application" in kinds

@@ -198,6 +198,12 @@ class ArgoCD:
             "ARGOCD_APP_SOURCE_REPO_URL": source["repoURL"],
             "ARGOCD_APP_SOURCE_TARGET_REVISION": source["targetRevision"],
             **{f"ARGOCD_ENV_{e['name']}": e["value"] for e in plugin.get("env", [])},
+            # As real Argo CD sends them (tests/fixtures/argocd-cmp): `null` without parameters.
+            "ARGOCD_APP_PARAMETERS": json.dumps(plugin.get("parameters")),
+            **{
+                f"PARAM_{p['name'].upper().replace('-', '_')}": p["string"]
+                for p in plugin.get("parameters", [])
+            },
         }
         result = subprocess.run(
             [str(BIN / "plattr-cmp"), "generate"],
@@ -272,9 +278,9 @@ def sidecar_env(plane: ControlPlane) -> dict[str, str]:
         **env,
         "PATH": os.environ["PATH"],
         "HOME": "/tmp",
-        "KUBE_VERSION": json.loads(kubectl(plane, "version", "-o", "json"))["serverVersion"][
-            "gitVersion"
-        ].lstrip("v"),
+        "KUBE_VERSION": "{major}.{minor}".format(
+            **json.loads(kubectl(plane, "version", "-o", "json"))["serverVersion"]
+        ),
         "KUBE_API_VERSIONS": ",".join(versions),
     }
 

@@ -294,7 +294,7 @@ def _spec(**spec: Any) -> str:
 def _assert_refused(result: Any, *fragments: str) -> None:
     assert result.returncode == 1, (result.returncode, result.stdout[:500], result.stderr)
     assert result.stdout == ""
-    assert result.stderr.startswith("plattr-cmp: cannot render Argo CD app 'argocd/hostile'")
+    assert result.stderr.startswith("plattr-cmp: cannot render Argo CD app 'hostile' (project")
     assert "Traceback" not in result.stderr
     assert "internal error" not in result.stderr
     for fragment in fragments:

@@ -5,7 +5,6 @@ docs table is filled from (figures are reported, never asserted on)."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -15,6 +14,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 from typing import Any, Final
+
+from tests.support.argocd_env import plugin_env
 
 ROOT: Final = Path(__file__).resolve().parents[2]
 FIGURES: Final = ROOT / "test-artifacts" / "reliability-figures.json"
@@ -56,19 +57,14 @@ def bounded(what: str, seconds: float = CASE_BOUND_SECONDS) -> Iterator[None]:
 
 
 def argocd_env(app_dir: Path, **extra: str) -> dict[str, str]:
-    """The environment the repo-server gives the sidecar, for an app at repo/apps/<env>/<app>."""
-    return {
-        "PATH": os.environ["PATH"],
-        "HOME": str(app_dir),
-        "BASE_DOMAIN": "apps.example.com",
-        "AWS_ACCOUNT_ID": "123456789012",
-        "ARGOCD_APP_NAME": "hostile",
-        "ARGOCD_APP_NAMESPACE": "argocd",
-        "ARGOCD_APP_REVISION": "0123456789abcdef0123456789abcdef01234567",
-        "ARGOCD_APP_SOURCE_PATH": "apps/staging/hostile",
-        "ARGOCD_APP_SOURCE_REPO_URL": "https://github.com/example/gitops.git",
+    """The environment real Argo CD gives the sidecar, for an app at repo/apps/staging/hostile."""
+    return plugin_env(
+        app_dir,
+        app_name="hostile",
+        source_path="apps/staging/hostile",
+        destination_namespace="staging",
         **extra,
-    }
+    )
 
 
 def run_plugin(app_dir: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
