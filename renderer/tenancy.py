@@ -52,8 +52,8 @@ ALLOWED_VOLUME_TYPES: Final = frozenset(
     }
 )
 ALLOWED_CAPABILITIES: Final = frozenset({"NET_BIND_SERVICE"})
-ALLOWED_SECCOMP: Final = ("RuntimeDefault", "Localhost")
-ALLOWED_APPARMOR: Final = ("RuntimeDefault", "Localhost")
+ALLOWED_PROFILES: Final = ("RuntimeDefault", "Localhost")
+"""The seccomp and AppArmor profile types the restricted profile allows."""
 APPARMOR_ANNOTATION_PREFIX: Final = "container.apparmor.security.beta.kubernetes.io/"
 SAFE_SYSCTLS: Final = frozenset(
     {
@@ -322,15 +322,9 @@ def _security_context(
             "is root",
             f"{PSS} requires a non-zero user id",
         )
-    seccomp = _mapping(context.get("seccompProfile"))
-    if "seccompProfile" in context and seccomp.get("type") not in ALLOWED_SECCOMP:
-        yield Violation(
-            f"{at}.seccompProfile.type",
-            seccomp.get("type", UNSET),
-            "seccomp",
-            "is not a confining seccomp profile",
-            f"{PSS} allows RuntimeDefault or Localhost",
-        )
+    yield from _profile(
+        at, context, "seccompProfile", "seccomp", "is not a confining seccomp profile"
+    )
     if "seLinuxOptions" in context:
         yield Violation(
             f"{at}.seLinuxOptions",
@@ -340,15 +334,7 @@ def _security_context(
             "Plattr allows none (the restricted Pod "
             "Security Standard allows only the container types): remove it",
         )
-    apparmor = _mapping(context.get("appArmorProfile"))
-    if "appArmorProfile" in context and apparmor.get("type") not in ALLOWED_APPARMOR:
-        yield Violation(
-            f"{at}.appArmorProfile.type",
-            apparmor.get("type", UNSET),
-            "apparmor",
-            "turns AppArmor off",
-            f"{PSS} allows RuntimeDefault or Localhost",
-        )
+    yield from _profile(at, context, "appArmorProfile", "apparmor", "turns AppArmor off")
     if _mapping(context.get("windowsOptions")).get("hostProcess") is True:
         yield Violation(
             f"{at}.windowsOptions.hostProcess",
@@ -364,6 +350,20 @@ def _security_context(
             "proc-mount",
             "unmasks /proc",
             f"{PSS} allows only Default",
+        )
+
+
+def _profile(
+    at: str, context: Mapping[str, Any], field: str, rule: str, problem: str
+) -> Iterator[Violation]:
+    profile = _mapping(context.get(field))
+    if field in context and profile.get("type") not in ALLOWED_PROFILES:
+        yield Violation(
+            f"{at}.{field}.type",
+            profile.get("type", UNSET),
+            rule,
+            problem,
+            f"{PSS} allows {' or '.join(ALLOWED_PROFILES)}",
         )
 
 
@@ -460,20 +460,22 @@ def _env(at: str, container: Mapping[str, Any], owner: Tenant) -> Iterator[Viola
     for var in _items(container.get("env")):
         source = _mapping(var.get("valueFrom"))
         path = f"{at}.env[{var.get('name', '')}].valueFrom"
-        if "secretKeyRef" in source:
-            name = _mapping(source["secretKeyRef"]).get("name")
-            yield from _secret(f"{path}.secretKeyRef.name", name, owner)
-        if "configMapKeyRef" in source:
-            name = _mapping(source["configMapKeyRef"]).get("name")
-            yield from _config_map(f"{path}.configMapKeyRef.name", name, owner)
+        yield from _references(path, source, ("secretKeyRef", "configMapKeyRef"), owner)
     for index, source in enumerate(_items(container.get("envFrom"))):
         path = f"{at}.envFrom[{index}]"
-        if "secretRef" in source:
-            name = _mapping(source["secretRef"]).get("name")
-            yield from _secret(f"{path}.secretRef.name", name, owner)
-        if "configMapRef" in source:
-            name = _mapping(source["configMapRef"]).get("name")
-            yield from _config_map(f"{path}.configMapRef.name", name, owner)
+        yield from _references(path, source, ("secretRef", "configMapRef"), owner)
+
+
+def _references(
+    at: str, source: Mapping[str, Any], fields: tuple[str, str], owner: Tenant
+) -> Iterator[Violation]:
+    """The Secret (`fields[0]`) and ConfigMap (`fields[1]`) that `source` names, if any."""
+    secret, config_map = fields
+    if secret in source:
+        yield from _secret(f"{at}.{secret}.name", _mapping(source[secret]).get("name"), owner)
+    if config_map in source:
+        name = _mapping(source[config_map]).get("name")
+        yield from _config_map(f"{at}.{config_map}.name", name, owner)
 
 
 def _volume(at: str, volume: Mapping[str, Any], owner: Tenant) -> Iterator[Violation]:
@@ -502,47 +504,33 @@ def _volume(at: str, volume: Mapping[str, Any], owner: Tenant) -> Iterator[Viola
         yield from _config_map(f"{at}.configMap.name", name, owner)
     if "persistentVolumeClaim" in volume:
         claim = _mapping(volume["persistentVolumeClaim"]).get("claimName")
-        if not owner.owns(claim, ()):
-            yield Violation(
-                f"{at}.persistentVolumeClaim.claimName",
-                claim,
-                "claim-ownership",
-                f"is not a claim of {owner.who}",
-                f"{owner.allowed(())}",
-            )
+        path = f"{at}.persistentVolumeClaim.claimName"
+        yield from _owned(path, claim, owner, what="a claim", platform=(), rule="claim-ownership")
     reference = _mapping(_mapping(volume.get("csi")).get("nodePublishSecretRef"))
     if reference:
         yield from _secret(f"{at}.csi.nodePublishSecretRef.name", reference.get("name"), owner)
     projected = _mapping(volume.get("projected"))
     for index, item in enumerate(_items(projected.get("sources"))):
         path = f"{at}.projected.sources[{index}]"
-        if "secret" in item:
-            yield from _secret(f"{path}.secret.name", _mapping(item["secret"]).get("name"), owner)
-        if "configMap" in item:
-            name = _mapping(item["configMap"]).get("name")
-            yield from _config_map(f"{path}.configMap.name", name, owner)
+        yield from _references(path, item, ("secret", "configMap"), owner)
 
 
 def _secret(at: str, name: object, owner: Tenant) -> Iterator[Violation]:
-    if not owner.owns(name, owner.secrets):
-        yield Violation(
-            at,
-            name if name is not None else UNSET,
-            "secret-ownership",
-            f"is not a Secret of {owner.who}",
-            f"{owner.allowed(owner.secrets)}",
-        )
+    return _owned(at, name, owner, what="a Secret", platform=owner.secrets, rule="secret-ownership")
 
 
 def _config_map(at: str, name: object, owner: Tenant) -> Iterator[Violation]:
-    if not owner.owns(name, owner.config_maps):
-        yield Violation(
-            at,
-            name if name is not None else UNSET,
-            "config-map-ownership",
-            f"is not a ConfigMap of {owner.who}",
-            f"{owner.allowed(owner.config_maps)}",
-        )
+    return _owned(
+        at, name, owner, what="a ConfigMap", platform=owner.config_maps, rule="config-map-ownership"
+    )
+
+
+def _owned(
+    at: str, name: object, owner: Tenant, *, what: str, platform: tuple[str, ...], rule: str
+) -> Iterator[Violation]:
+    if not owner.owns(name, platform):
+        shown = name if name is not None else UNSET
+        yield Violation(at, shown, rule, f"is not {what} of {owner.who}", owner.allowed(platform))
 
 
 def _mapping(value: object) -> Mapping[str, Any]:

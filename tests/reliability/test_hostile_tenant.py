@@ -16,27 +16,11 @@ import pytest
 import yaml
 
 from tests.support.reliability_support import argocd_env, bump, run_plugin
+from tests.support.render_helpers import TENANT_APP_CONTAINER, TENANT_POD, tenant_spec
 
-SPEC = """\
-apiVersion: platform.internal/v1alpha1
-kind: Application
-metadata:
-  name: sneaky
-spec:
-  framework: python
-  environment: staging
-  imageRef: registry.example.com/team/sneaky:1.0.0
-  database:
-    enabled: true
-  storage:
-    enabled: true
-    buckets: [{name: files}]
-  auth:
-    enabled: true
-    providers: [google]
-"""
-POD = "spec.template.spec"
-APP = f"{POD}.containers[app]"
+SPEC = tenant_spec("staging")
+POD = TENANT_POD
+APP = TENANT_APP_CONTAINER
 STOREFRONT_ROLE = "arn:aws:iam::123456789012:role/plattr-storefront-staging"
 DEPLOYMENT = {"apiVersion": "apps/v1", "kind": "Deployment"}
 SNEAKY = {"name": "sneaky", "namespace": "staging"}
@@ -52,7 +36,7 @@ class Attack(NamedTuple):
 
 
 def spec_with(extra: str) -> dict[str, str]:
-    return {"application.yaml": SPEC + extra}
+    return {"application.yaml": tenant_spec("staging", extra)}
 
 
 def strategic(patch: dict[str, Any]) -> dict[str, str]:
