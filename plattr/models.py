@@ -40,6 +40,15 @@ Name = Annotated[
 Hostname = Annotated[
     str, _meta("DNS-1123 subdomain", pattern=patterns.DNS1123_SUBDOMAIN, max_length=253)
 ]
+ObjectName = Annotated[
+    str,
+    _meta(
+        "Kubernetes object name (DNS-1123 subdomain)",
+        pattern=patterns.DNS1123_SUBDOMAIN,
+        min_length=1,
+        max_length=253,
+    ),
+]
 ImageRef = Annotated[
     str,
     _meta(
@@ -75,7 +84,13 @@ class Model(
 
 
 class KeyRef(Model, frozen=True, kw_only=True):
-    name: Annotated[Name, _meta("Name of the Secret or ConfigMap")]
+    name: Annotated[
+        ObjectName,
+        _meta(
+            "Name of the Secret or ConfigMap: one of the app's own (`<app>-db`, `<app>-auth`, "
+            "`<app>-storage`) or one its team declares, named `<app>.<anything>`"
+        ),
+    ]
     key: Annotated[str, _meta("Key within it", pattern=patterns.CONFIG_KEY, max_length=253)]
 
 

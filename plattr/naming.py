@@ -9,7 +9,7 @@ suffix, so the same input always gives the same, valid, name.
 from __future__ import annotations
 
 import re
-from typing import Final, Literal, NamedTuple
+from typing import Final, Literal, NamedTuple, get_args
 
 PREVIEW_PREFIX: Final = "pr-"
 PREVIEW_NAMESPACE_PREFIX: Final = "preview-"
@@ -23,6 +23,10 @@ S3_BUCKET_MAX: Final = 63
 IAM_ROLE_MAX: Final = 64
 IAM_ROLE_PREFIX: Final = "plattr-"
 HASH_LENGTH: Final = 8
+OWN_NAME_SEPARATOR: Final = "."
+"""An app team's own Secrets, ConfigMaps and claims are named `<app>.<anything>`. App names
+are DNS-1035 labels and hold no dot, so the prefix belongs to exactly one app (a dash would
+not do: `orders-` would also cover `orders-api-db`, the database of an app `orders-api`)."""
 
 SecretKind = Literal["db", "auth", "tls"]
 """The app's Secrets: `db` and `auth` (the controller writes them), `tls` (cert-manager's,
@@ -91,6 +95,22 @@ class Target(NamedTuple):
     def config_map_name(self, kind: ConfigMapKind) -> str:
         """Name of the app's ConfigMap of `kind`: `<instance>-<kind>`."""
         return shorten(f"{self.instance}-{kind}", DNS_LABEL_MAX)
+
+    @property
+    def secret_names(self) -> tuple[str, ...]:
+        """Every Secret the platform makes for this instance."""
+        return tuple(self.secret_name(kind) for kind in get_args(SecretKind))
+
+    @property
+    def config_map_names(self) -> tuple[str, ...]:
+        """Every ConfigMap the platform makes for this instance."""
+        return tuple(self.config_map_name(kind) for kind in get_args(ConfigMapKind))
+
+    @property
+    def own_name_prefix(self) -> str:
+        """`<app>.`: what starts the names of the Secrets, ConfigMaps and claims an app team
+        makes for its app (the same in every environment and preview of the app)."""
+        return f"{self.app}{OWN_NAME_SEPARATOR}"
 
     # --- Postgres ---------------------------------------------------------------------
 

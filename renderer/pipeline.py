@@ -1,4 +1,5 @@
-"""From paths on disk to the final manifest stream: read, validate, render, kustomize.
+"""From paths on disk to the final manifest stream: read, validate, render, kustomize, and
+check the result against the tenancy rules (`renderer.tenancy`), after every patch.
 
 Shared by `plattr render` and the Argo CD plugin, so both give the same output for the same
 app directory.
@@ -12,6 +13,7 @@ from typing import Any
 
 from plattr.models import Application
 from plattr.validation import FieldError
+from renderer import tenancy
 from renderer.errors import Problem, SpecErrors
 from renderer.options import RenderOptions
 from renderer.plan import preview_renames
@@ -47,18 +49,29 @@ def render_paths(
     for document, app in zip(documents, applications, strict=True):
         by_directory.setdefault(os.path.dirname(document.source) or ".", []).append(app)
     manifests: list[Manifest] = []
+    refused: list[Problem] = []
     for directory, apps in by_directory.items():
-        rendered = [manifest for app in apps for manifest in render(app, options)]
-        if find_kustomization(directory) is None:
-            manifests += rendered
-        else:
-            from renderer.kustomize import Retarget, post_process  # only when needed
-
-            renames = preview_renames(apps, options)
-            retarget = Retarget(*renames) if renames else None
-            manifests += post_process(directory, rendered, retarget)
+        final = _render_directory(directory, apps, options)
+        refused += tenancy.check(directory, tenancy.tenant(apps, options), final)
+        manifests += final
+    if refused:
+        raise SpecErrors(refused)
     _require_unique(manifests)
     return manifests
+
+
+def _render_directory(
+    directory: str, apps: list[Application], options: RenderOptions
+) -> list[Manifest]:
+    """The directory's apps rendered, then patched by its kustomization if it has one."""
+    rendered = [manifest for app in apps for manifest in render(app, options)]
+    if find_kustomization(directory) is None:
+        return rendered
+    from renderer.kustomize import Retarget, post_process  # only when needed
+
+    renames = preview_renames(apps, options)
+    retarget = Retarget(*renames) if renames else None
+    return post_process(directory, rendered, retarget)
 
 
 def _require_unique(manifests: list[Manifest]) -> None:

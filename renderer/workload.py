@@ -25,10 +25,16 @@ POSTGREST_RESOURCES: Final = {
 }
 
 
-def service_account(plan: Plan) -> Manifest:
-    annotations = {}
+def role_arn(plan: Plan) -> str | None:
+    """The IAM role (IRSA) the app's ServiceAccount carries: its own, when it has storage."""
     if plan.spec.storage.enabled and plan.options.aws_account_id:
-        annotations[IRSA_ANNOTATION] = plan.target.iam_role_arn(plan.options.aws_account_id)
+        return plan.target.iam_role_arn(plan.options.aws_account_id)
+    return None
+
+
+def service_account(plan: Plan) -> Manifest:
+    role = role_arn(plan)
+    annotations = {IRSA_ANNOTATION: role} if role else {}
     return {
         "apiVersion": "v1",
         "kind": "ServiceAccount",

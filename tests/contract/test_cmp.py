@@ -252,3 +252,30 @@ def test_renders_with_every_environment_real_argo_cd_was_seen_to_send(
     kinds = [document["kind"] for document in yaml.safe_load_all(result.stdout)]
     assert "Deployment" in kinds
     assert "Application" in kinds
+
+
+def test_a_cross_tenant_reference_and_a_host_network_patch_are_refused_at_once(
+    gitops: Path,
+) -> None:
+    """Argo CD gets a non-zero exit and every violation: nothing is applied."""
+    app = gitops / "production" / "sneaky"
+    app.mkdir()
+    spec = (gitops / "production" / "storefront" / "application.yaml").read_text()
+    spec = spec.replace("name: storefront", "name: sneaky", 1).replace(
+        "  database:\n",
+        "  env:\n    - {name: STOLEN, secretKeyRef: {name: storefront-db, key: DATABASE_URL}}\n"
+        "  database:\n",
+        1,
+    )
+    (app / "application.yaml").write_text(spec)
+    (app / "kustomization.yaml").write_text(
+        "patches:\n  - target: {kind: Deployment, name: sneaky}\n    patch: |-\n"
+        "      - {op: add, path: /spec/template/spec/hostNetwork, value: true}\n"
+    )
+    result = generate(app, argocd_env(app))
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert "secretKeyRef.name: 'storefront-db' is not a Secret of app sneaky" in result.stderr
+    assert "[secret-ownership]" in result.stderr
+    assert "spec.template.spec.hostNetwork: true" in result.stderr
+    assert "[host-namespaces]" in result.stderr

@@ -16,6 +16,31 @@ from renderer.render import render
 # A complete Application (every kind of resource, two identity providers, autoscaling)
 EXAMPLE_APP = Path(__file__).parent.parent / "fixtures" / "example-application.yaml"
 OPTIONS = RenderOptions(base_domain="example.dev", aws_account_id="123456789012")
+TENANT_POD = "spec.template.spec"
+TENANT_APP_CONTAINER = f"{TENANT_POD}.containers[app]"
+
+
+def tenant_spec(environment: str, extra: str = "") -> str:
+    """App `sneaky` of the tenancy tests, with a database, storage and auth, plus `extra`
+    spec lines (indented by two spaces)."""
+    return f"""\
+apiVersion: platform.internal/v1alpha1
+kind: Application
+metadata:
+  name: sneaky
+spec:
+  framework: python
+  environment: {environment}
+  imageRef: registry.example.com/team/sneaky:1.0.0
+  database:
+    enabled: true
+  storage:
+    enabled: true
+    buckets: [{{name: files}}]
+  auth:
+    enabled: true
+    providers: [google]
+{extra}"""
 
 
 def example_doc() -> dict[str, Any]:
