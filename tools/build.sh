@@ -5,6 +5,7 @@
 #   etcd-<v>/etcd  kustomize-<v>/kustomize  helm-<v>/helm                  (Go, tools/kube)
 #   kwok-<v>/kwok                                                         (Go, tools/kwok)
 #   keycloak-<v>/  the keycloak-quarkus-dist zip from Maven Central, unpacked
+#   argocd-<v>/argocd and hard links to it under each component's name      (Go, tools/argocd)
 # A second run only checks that the files exist. When KUBEBUILDER_ASSETS is set (the envtest
 # convention: a directory holding kube-apiserver and etcd), those two are used from there and
 # not built. Versions live in tools/versions.env.
@@ -16,6 +17,10 @@ source "$TOOLS_DIR/versions.env"
 CACHE="${PLATTR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/plattr}"
 KUBE_MODULE="$TOOLS_DIR/kube"
 KWOK_MODULE="$TOOLS_DIR/kwok"
+ARGOCD_MODULE="$TOOLS_DIR/argocd"
+# The names Argo CD's multi-call binary answers to (tools/argocd/main.go), besides `argocd`.
+ARGOCD_COMPONENTS=(argocd-server argocd-repo-server argocd-cmp-server argocd-application-controller
+  argocd-applicationset-controller argocd-git-ask-pass)
 
 die() { echo "tools/build.sh: $*" >&2; exit 1; }
 
@@ -72,8 +77,9 @@ ensure_gomods() {
     (cd "$KWOK_MODULE" && go get "sigs.k8s.io/kwok@$KWOK_VERSION" && go mod tidy)
 }
 
-kube_release_date() {
-  (cd "$KUBE_MODULE" && go mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION") |
+# release_date MODULE_DIR PATH@VERSION: when the module proxy first saw that release.
+release_date() {
+  (cd "$1" && go mod download -json "$2") |
     python3 -c 'import json,sys; print(json.load(open(json.load(sys.stdin)["Info"]))["Time"])'
 }
 
@@ -95,7 +101,7 @@ build_go_tools() {
   done
   ((all_present)) && return 0
   ensure_gomods
-  KUBE_RELEASE_DATE="$(kube_release_date)"
+  KUBE_RELEASE_DATE="$(release_date "$KUBE_MODULE" "k8s.io/kubernetes@$KUBERNETES_VERSION")"
   local kube=("$KUBE_MODULE" "$(kube_ldflags)")
   # API server and etcd first: they are what most tests need.
   ((${#etcd[@]})) && go_build "${kube[@]}" "$CACHE/etcd-$ETCD_VERSION" "${etcd[@]}"
@@ -121,7 +127,29 @@ fetch_keycloak() {
   rm -rf "$tmp"
 }
 
+# The ldflags Argo CD's Makefile sets, so that `argocd version` and the startup logs tell the
+# truth; the module zip carries no commit, so the version reads v<version>+unknown.
+argocd_ldflags() {
+  local pkg=github.com/argoproj/argo-cd/v3/common client_go date
+  client_go="$(cd "$ARGOCD_MODULE" &&
+    go list -m -f '{{with .Replace}}{{.Version}}{{else}}{{.Version}}{{end}}' k8s.io/client-go)"
+  date="$(release_date "$ARGOCD_MODULE" "github.com/argoproj/argo-cd/v3@$ARGOCD_VERSION")"
+  echo "-s -w -X $pkg.version=${ARGOCD_VERSION#v} -X $pkg.gitTag=$ARGOCD_VERSION" \
+    "-X $pkg.buildDate=$date -X $pkg.kubectlVersion=$client_go"
+}
+
+build_argocd() {
+  local dir="$CACHE/argocd-$ARGOCD_VERSION" name all_present=1
+  for name in argocd "${ARGOCD_COMPONENTS[@]}"; do [[ -x "$dir/$name" ]] || all_present=0; done
+  ((all_present)) && return 0
+  grep -qF "	github.com/argoproj/argo-cd/v3 $ARGOCD_VERSION" "$ARGOCD_MODULE/go.mod" ||
+    python3 "$ARGOCD_MODULE/gen_gomod.py" "$ARGOCD_VERSION"
+  go_build "$ARGOCD_MODULE" "$(argocd_ldflags)" "$dir" plattr.local/tools/argocd
+  for name in "${ARGOCD_COMPONENTS[@]}"; do ln -f "$dir/argocd" "$dir/$name"; done
+}
+
 mkdir -p "$CACHE"
 build_go_tools
 fetch_keycloak
+build_argocd
 echo "tools ready in $CACHE" >&2

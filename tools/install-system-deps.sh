@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the local stack needs (PostgreSQL 15, Maven for Keycloak,
-# setpriv, chromium for the dashboard's browser test). Idempotent: when everything is present it only asks dpkg, and returns at once.
+# setpriv, chromium for the dashboard's browser test, Redis for Argo CD's cache). Idempotent:
+# when everything is present it only asks dpkg, and returns at once.
 set -euo pipefail
 
-PACKAGES=(postgresql-15 maven util-linux chromium)
+PACKAGES=(postgresql-15 maven util-linux chromium redis-server)
 
 missing=()
 for package in "${PACKAGES[@]}"; do
