@@ -11,10 +11,11 @@ import pytest
 import yaml
 from aws_cdk import Stack
 from aws_cdk.assertions import Annotations, Match
-from plattr_cdk.namespaces import QUOTAS
+from plattr_cdk.namespaces import MANAGED_BY, QUOTAS
 from plattr_cdk.operator_stack import APP_ROLE_PREFIX
 from plattr_cdk.repo_files import CHART_DIR, argocd_values, chart_missing_reason, load_crds
 
+from devstack.controlplane import ENVIRONMENT_NAMESPACES, environment_namespace
 from tests.support.cdk_helpers import (
     BYO_CONTEXT,
     COMMON_CONTEXT,
@@ -44,6 +45,16 @@ def test_system_and_environment_namespaces_with_quotas(mode: Mode) -> None:
     assert quotas["production-quota"]["spec"]["hard"]["requests.cpu"] == "8"
     assert quotas["staging-quota"]["spec"]["hard"]["limits.memory"] == "16Gi"
     assert quotas["uat-quota"]["spec"]["hard"]["pods"] == "50"
+
+
+def test_environment_namespaces_are_labelled_as_the_local_stack_labels_them(mode: Mode) -> None:
+    """Both read charts/plattr/files/platform-namespaces.yaml: Pod Security `restricted`
+    (enforce, audit, warn) and the environment label the tenancy admission policy selects."""
+    namespaces = objects_of_kind(template(mode[1], OPERATOR), "Namespace")
+    for name in ENVIRONMENT_NAMESPACES:
+        local = environment_namespace(name)["metadata"]["labels"]
+        assert namespaces[name]["metadata"]["labels"] == {**local, **MANAGED_BY}
+        assert local["pod-security.kubernetes.io/enforce"] == "restricted"
 
 
 def test_operator_repository_keeps_25_images(mode: Mode) -> None:
