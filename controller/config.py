@@ -185,15 +185,18 @@ def _keycloak(reader: _Reader) -> KeycloakSettings | None:
 
 
 def _dashboard(reader: _Reader) -> DashboardSettings:
-    auth = reader.text("DASHBOARD_AUTH", "none").lower()
+    # Closed by default: only DASHBOARD_AUTH=none, said on purpose, opens the dashboard.
+    auth = reader.text("DASHBOARD_AUTH", "token").lower()
     token = reader.optional("DASHBOARD_TOKEN")
     if auth not in DASHBOARD_AUTHS:
         reader.problem(f"DASHBOARD_AUTH={auth!r}: not one of {', '.join(DASHBOARD_AUTHS)}")
-        auth = "none"
+        auth = "token"
     if auth == "token" and (token is None or len(token) < 16):
         reader.problem(
-            "DASHBOARD_TOKEN: DASHBOARD_AUTH=token needs a token of at least 16 characters "
-            "(value not shown); e.g. `openssl rand -hex 24`"
+            "DASHBOARD_TOKEN: DASHBOARD_AUTH=token (the default) needs a token of at least 16 "
+            "characters (value not shown), e.g. `openssl rand -hex 24`; or sign people in "
+            "with DASHBOARD_AUTH=oidc, or open the dashboard to anyone who reaches the port "
+            "with DASHBOARD_AUTH=none"
         )
     oidc = {
         name: reader.optional(name)

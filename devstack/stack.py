@@ -84,6 +84,8 @@ class Stack:
         env: dict[str, str] = {}
         if self.control_plane:
             env["KUBECONFIG"] = str(self.control_plane.kubeconfig)
+            # The local controller serves its dashboard on loopback: open, and said so.
+            env["DASHBOARD_AUTH"] = "none"
         if self.postgres:
             env["DB_ADMIN_URL"] = self.postgres.admin_url
             env["DB_HOST"] = self.postgres.host

@@ -55,6 +55,7 @@ def controller_env(stack: LocalStack) -> dict[str, str]:
         "BASE_DOMAIN": BASE_DOMAIN,
         "OIDC_PROVIDER_ARN": OIDC_PROVIDER_ARN,
         "WORKERS": "2",
+        "DASHBOARD_AUTH": "none",  # loopback only; the tests that guard it set their own
     }
 
 

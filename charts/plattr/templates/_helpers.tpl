@@ -26,11 +26,16 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 
 {{/* The controller's environment: the chart's defaults, overridden by .Values.env. */}}
 {{- define "plattr.env" -}}
-{{- $defaults := dict "LEADER_ELECTION" "true" "LEASE_NAMESPACE" .Release.Namespace "METRICS_PORT" (toString .Values.port) -}}
+{{- $defaults := dict "LEADER_ELECTION" "true" "LEASE_NAMESPACE" .Release.Namespace "METRICS_PORT" (toString .Values.port) "DASHBOARD_AUTH" .Values.dashboard.auth -}}
 {{- toYaml (merge (deepCopy .Values.env) $defaults) -}}
 {{- end -}}
 
 {{/* Where the leader Lease lives (the Role granting it is created there). */}}
 {{- define "plattr.leaseNamespace" -}}
 {{- (fromYaml (include "plattr.env" .)).LEASE_NAMESPACE -}}
+{{- end -}}
+
+{{/* The Secret with the dashboard's token (key `token`): the one named, or the chart's. */}}
+{{- define "plattr.dashboardTokenSecret" -}}
+{{- .Values.dashboard.tokenSecret | default (printf "%s-dashboard-token" (include "plattr.fullname" .)) -}}
 {{- end -}}

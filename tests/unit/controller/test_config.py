@@ -12,6 +12,7 @@ MINIMAL = {
     "BASE_DOMAIN": "apps.example.com",
     "AWS_REGION": "eu-west-1",
     "DB_ADMIN_URL": "postgresql://admin:hunter2@db:5432/plattr",
+    "DASHBOARD_AUTH": "none",
 }
 
 
@@ -63,6 +64,7 @@ def test_secret_arn_needs_db_host() -> None:
         "BASE_DOMAIN": "a.example.com",
         "AWS_REGION": "eu-west-1",
         "DB_SECRET_ARN": "arn:aws:secretsmanager:eu-west-1:1:secret:x",
+        "DASHBOARD_AUTH": "none",
     }
     with pytest.raises(ConfigError, match="DB_HOST: not set"):
         Settings.from_env(env)
