@@ -96,17 +96,17 @@ def client(control_plane: ControlPlane, kube_api_client: Any) -> Iterator[Dynami
     for account in ("sneaky", "storefront"):
         metadata = {"name": account, "namespace": "staging"}
         apply(client, {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": metadata})
-    probe = pod_with(rendered(OPTIONS)["Deployment"], env_secret("storefront-db"))
-    wait_until(
-        lambda: "ValidatingAdmissionPolicy" in (refusal(client, bare_pod(probe)) or ""),
-        "the tenancy policy in force",
-        30,
-        control_plane.apiserver,
-    )
+    probe = bare_pod(pod_with(rendered(OPTIONS)["Deployment"], env_secret("storefront-db")))
+
+    def in_force() -> bool:
+        return "ValidatingAdmissionPolicy" in (refusal(client, probe) or "")
+
+    wait_until(in_force, "the tenancy policy in force", 30, control_plane.apiserver)
     yield client
     for manifest in reversed(policy):
         resource = client.resources.get(api_version=manifest["apiVersion"], kind=manifest["kind"])
         resource.delete(name=manifest["metadata"]["name"])
+    wait_until(lambda: not in_force(), "the tenancy policy gone", 30, control_plane.apiserver)
 
 
 def pod_with(deployment: Manifest, change: Callable[[Spec], None]) -> Manifest:
