@@ -14,6 +14,7 @@ import copy
 import json
 import re
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -27,6 +28,7 @@ from devstack.process import wait_until
 from plattr.models import Application
 from plattr.validation import decode
 from renderer.options import PreviewParams, RenderOptions
+from renderer.pipeline import render_paths
 from renderer.render import render
 from renderer.tenancy import check, tenant
 from tests.support.chart import render_chart
@@ -38,6 +40,7 @@ Manifest = dict[str, Any]
 Spec = dict[str, Any]
 PREVIEW = msgspec.structs.replace(OPTIONS, preview=PreviewParams(7, head_sha="89abcde"))
 RULE = re.compile(r"\[([a-z-]+)\];")
+TEMPLATE_APPS = Path(__file__).resolve().parents[2] / "gitops-repo-template" / "apps"
 POLICY_KINDS = ("ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding")
 
 
@@ -271,6 +274,18 @@ def test_pod_security_refuses_what_the_restricted_standard_forbids(
     renderer, _, pod = verdicts(client, OPTIONS, change)
     assert renderer_rule in renderer
     assert 'violates PodSecurity "restricted:latest"' in str(pod)
+
+
+@pytest.mark.parametrize("app_dir", sorted(TEMPLATE_APPS.glob("*/*")), ids=lambda p: p.name)
+def test_the_template_apps_pods_are_admitted(client: DynamicClient, app_dir: Path) -> None:
+    """Each template app of the GitOps repository, rendered as the plugin renders it: its
+    Deployment and a Pod of its template pass Pod Security and the tenancy policy."""
+    manifests = render_paths([app_dir], OPTIONS, recursive=False)
+    (account,) = (m for m in manifests if m["kind"] == "ServiceAccount")
+    apply(client, account)
+    for deployment in (m for m in manifests if m["kind"] == "Deployment"):
+        assert refusal(client, deployment) is None
+        assert refusal(client, bare_pod(deployment)) is None
 
 
 def test_the_environment_namespaces_carry_the_shared_labels(client: DynamicClient) -> None:
