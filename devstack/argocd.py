@@ -135,7 +135,7 @@ class _Launcher:
 
     def plugin(self) -> None:
         """The sidecar: plugin.yaml as the image bakes it, plattr-cmp from this virtualenv."""
-        env = self.env("argocd-cmp-server") | _sidecar_env()
+        env = self.env("argocd-cmp-server") | sidecar_env()
         venv_bin = Path(sys.executable).parent
         env["PATH"] = f"{venv_bin}:{tools.binary('kustomize').parent}:{env['PATH']}"
         config = ["--config-dir-path", str(PLUGIN_CONFIG.parent)]
@@ -221,7 +221,7 @@ def _http_ok(url: str) -> bool:
     return http_status(url) == 200
 
 
-def _sidecar_env() -> dict[str, str]:
+def sidecar_env() -> dict[str, str]:
     """The plugin sidecar's own settings (BASE_DOMAIN, AWS_ACCOUNT_ID), as deployed."""
     patch = yaml.safe_load(SIDECAR.read_text())
     (container,) = patch["spec"]["template"]["spec"]["containers"]
