@@ -50,11 +50,11 @@ CMP_STOP_TIMEOUT = 1.0
 
 @dataclass(frozen=True)
 class ArgoCD:
-    """`url`: argocd-server (API, `argocd --plaintext --grpc-web`); `repo`: the GitOps repo."""
+    """`url`: argocd-server's API (`argocd login <host:port> --plaintext`, user admin, the
+    password in `admin_password_file`); `repo`: the GitOps repo."""
 
     url: str
     repo: GitServer
-    admin_password: str = field(repr=False)
     admin_password_file: Path
     api: KubeAPI = field(repr=False)
     processes: tuple[Service, ...]
@@ -271,7 +271,7 @@ def start_argocd(plane: ControlPlane, state_dir: Path) -> ArgoCD:
         launcher.stop()
         raise
     processes = tuple(s for s in launcher.started if s is not repo.process)
-    return ArgoCD(url, repo, password, password_file, plane.api, processes)
+    return ArgoCD(url, repo, password_file, plane.api, processes)
 
 
 def seed_gitops_repo(argocd: ArgoCD, content: Path = TEMPLATE) -> None:
