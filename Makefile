@@ -32,7 +32,7 @@ unit: $(STAMP) ## unit and contract tests only (no services, no `make tools` bin
 test: $(STAMP) tools ## the whole test suite (builds the stack's tools first)
 	$(BIN)/pytest
 
-e2e: $(STAMP) tools ## the GitOps flow end to end on the local stack (`make test` runs it too)
+e2e: $(STAMP) tools ## the GitOps flow end to end on the local stack, through real Argo CD too (`make test` runs it)
 	$(BIN)/pytest tests/e2e
 
 lint: $(STAMP) ## ruff, mypy --strict, import contracts
