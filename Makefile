@@ -32,7 +32,7 @@ unit: $(STAMP) ## unit and contract tests only (no services, no `make tools` bin
 test: $(STAMP) tools ## the whole test suite (builds the stack's tools first)
 	$(BIN)/pytest
 
-e2e: $(STAMP) tools ## the GitOps flow end to end on the local stack (`make test` runs it too)
+e2e: $(STAMP) tools ## the GitOps flow end to end on the local stack, through real Argo CD too (`make test` runs it)
 	$(BIN)/pytest tests/e2e
 
 lint: $(STAMP) ## ruff, mypy --strict, import contracts
@@ -84,8 +84,9 @@ cdk-synth: $(STAMP) $(CDK_CLI) ## synthesize the CDK app, both modes, with and w
 
 # --- Local stack (tools/, devstack/): real processes, no Docker, no cluster -----------------
 # `make tools` builds kube-apiserver, etcd, ... from the registries into ~/.cache/plattr (a
-# second run only checks); `make up` runs the whole stack in the background under .plattr/
-# and applies the rendered template apps; `make down` stops it and removes .plattr/.
+# second run only checks); `make up` runs the whole stack in the background under .plattr/,
+# Argo CD included, whose ApplicationSets deploy the apps of a GitOps repo it serves on
+# loopback (seeded from gitops-repo-template); `make down` stops it and removes .plattr/.
 STATE_DIR := .plattr
 DEVSTACK := $(BIN)/python -m devstack
 
@@ -96,12 +97,12 @@ system-deps: ## Debian packages the local stack needs (idempotent)
 tools: system-deps ## build/fetch the stack's binaries into ~/.cache/plattr (tools/build.sh)
 	@tools/build.sh
 
-up: $(STAMP) tools ## start the local stack in .plattr/, the controller, apply the template apps
+up: $(STAMP) tools ## start the local stack and Argo CD in .plattr/, and the controller
 	@$(DEVSTACK) up --state-dir $(STATE_DIR)
 	@$(MAKE) --no-print-directory controller-up
-	set -o pipefail; $(BIN)/plattr render $(TEMPLATE_APPS) \
-		| kubectl --kubeconfig $(STATE_DIR)/kubeconfig apply --server-side -f -
 	@echo "dashboard: http://127.0.0.1:9090/ (the template's apps; \`plattr status\` reads the same API)"
+	@echo "GitOps: git clone $$($(DEVSTACK) gitops-url --state-dir $(STATE_DIR)); a push to main" \
+		"syncs apps/staging and apps/uat; production waits for \`argocd app sync production-<app>\`"
 
 down: $(STAMP) ## stop the controller and the local stack, remove .plattr/
 	@$(MAKE) --no-print-directory controller-down
