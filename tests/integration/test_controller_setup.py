@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from controller.conditions import CONDITION_ORDER
 from controller.kinds import APPLICATION, SECRET
 from devstack import wait_until
 from plattr.naming import Target
@@ -33,18 +34,16 @@ def conditions(harness: Harness, target: Target, namespace: str) -> dict[str, di
     return {c["type"]: c for c in status.get("conditions") or []}
 
 
-def wait_conditions(
-    harness: Harness, target: Target, wanted: dict[str, str], namespace: str | None = None
-) -> dict[str, dict[str, Any]]:
-    """Wait until the app's conditions have exactly these statuses; returns them."""
-    namespace = namespace or target.namespace
+def wait_all_true_but(harness: Harness, target: Target, failing: str) -> dict[str, Any]:
+    """Wait until every condition of the app is True except `failing`; returns that one."""
+    wanted = {kind: "False" if kind == failing else "True" for kind in CONDITION_ORDER}
 
     def reached() -> bool:
-        found = conditions(harness, target, namespace)
+        found = conditions(harness, target, target.namespace)
         return {kind: c["status"] for kind, c in found.items()} == wanted
 
-    wait_until(reached, f"{target.app} conditions {wanted}", TIMEOUT)
-    return conditions(harness, target, namespace)
+    wait_until(reached, f"{target.app}: every condition True but {failing}", TIMEOUT)
+    return conditions(harness, target, target.namespace)[failing]
 
 
 def application_only(target: Target, namespace: str) -> list[dict[str, Any]]:
@@ -69,17 +68,7 @@ def test_without_keycloak_credentials_auth_waits_for_their_secret_then_recovers(
         target = Target(f"nokc-{uuid.uuid4().hex[:6]}", "staging")
         harness.apply(rendered(spec(), target.app))
         try:
-            found = wait_conditions(
-                harness,
-                target,
-                {
-                    "DatabaseReady": "True",
-                    "StorageReady": "True",
-                    "AuthReady": "False",
-                    "DeploymentReady": "True",
-                },
-            )
-            auth = found["AuthReady"]
+            auth = wait_all_true_but(harness, target, "AuthReady")
             assert auth["reason"] == "AuthCredentialsMissing"
             assert f"there is no Secret {reference}" in auth["message"]
             assert f"kubectl -n {ADMIN_NAMESPACE} create secret generic {name}" in auth["message"]
@@ -136,17 +125,7 @@ def test_an_application_without_its_deployment_says_where_workloads_come_from(
     target = Target(f"bare-{uuid.uuid4().hex[:6]}", "staging")
     harness.apply(application_only(target, target.namespace), ("Application",))
     try:
-        found = wait_conditions(
-            harness,
-            target,
-            {
-                "DatabaseReady": "True",
-                "StorageReady": "True",
-                "AuthReady": "True",
-                "DeploymentReady": "False",
-            },
-        )
-        deployment = found["DeploymentReady"]
+        deployment = wait_all_true_but(harness, target, "DeploymentReady")
         assert deployment["reason"] == "DeploymentNotFound"
         assert "Argo CD" in deployment["message"]
         assert "plattr render FILE | kubectl apply -f -" in deployment["message"]
