@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEMPLATE_APPS := gitops-repo-template/apps
 
-.PHONY: help setup demo test unit e2e lint bench crds golden
+.PHONY: help setup demo test test-lowest unit e2e lint bench crds golden
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -31,6 +31,26 @@ unit: $(STAMP) ## unit and contract tests only (no services, no `make tools` bin
 
 test: $(STAMP) tools ## the whole test suite (builds the stack's tools first)
 	$(BIN)/pytest
+
+# The lowest versions pyproject.toml allows of each direct dependency (uv's lowest-direct
+# resolution), in a venv of their own, under the tests that use those dependencies' APIs:
+# the controller's and the dashboard's unit tests, the controller's integration tests on the
+# real stack. CI runs it after `make test`, so a lower bound the code has outgrown fails there.
+LOWEST := .venv-lowest
+LOWEST_TESTS := tests/unit/controller tests/unit/dashboard tests/integration/test_controller.py \
+	tests/integration/test_controller_setup.py tests/integration/test_provision_database.py \
+	tests/integration/test_provision_storage.py tests/integration/test_provision_auth.py
+
+$(LOWEST)/.installed: pyproject.toml $(STAMP)
+	$(BIN)/pip install --quiet 'uv>=0.5,<1'
+	rm -rf $(LOWEST)
+	UV_PYTHON_DOWNLOADS=never $(BIN)/uv venv --quiet --python $(PYTHON) $(LOWEST)
+	$(BIN)/uv pip install --quiet --python $(LOWEST)/bin/python --resolution lowest-direct \
+		-e '.[controller,dev]'
+	touch $@
+
+test-lowest: $(LOWEST)/.installed tools ## the controller's tests on the lowest dependency versions allowed
+	$(LOWEST)/bin/pytest $(LOWEST_TESTS)
 
 e2e: $(STAMP) tools ## the GitOps flow end to end on the local stack, through real Argo CD too (`make test` runs it)
 	$(BIN)/pytest tests/e2e
