@@ -9,6 +9,10 @@ tell a rotated secret from an unchanged one without ever comparing the secret it
 
 python-keycloak addresses one realm at a time (`change_current_realm`), so calls are
 serialised by a lock; each ensure is a handful of requests.
+
+The admin credentials are read on every call (from a Secret, in a cluster): while they are
+missing each call fails with `AuthCredentialsMissing`, naming the Secret and how to create
+it; once they are there (or change) the provisioner logs in with them, without a restart.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any, Final
 from urllib.parse import urlsplit
 
@@ -36,7 +41,50 @@ log = logging.getLogger(__name__)
 ADMIN_REALM: Final = "master"
 TIMEOUT_SECONDS: Final = 10
 SECRET_DIGEST_KEY: Final = "plattrSecretDigest"  # noqa: S105 - a config key name
+CREDENTIALS_MISSING: Final = "AuthCredentialsMissing"
 ProviderSecret = Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class AdminCredentials:
+    """Who the provisioner logs in to Keycloak's admin API as."""
+
+    username: str
+    password: str = field(repr=False)
+
+
+AdminSecret = AdminCredentials | Callable[[], AdminCredentials]
+"""The credentials, or what reads them on each call (raising `ProvisionerError`)."""
+
+
+def admin_credentials(
+    data: Mapping[str, str] | None, secret: str, default_user: str | None = None
+) -> AdminCredentials:
+    """The credentials in the decoded data of Secret `secret` (`namespace/name`; None: no such
+    Secret): keys `username` (else `default_user`) and `password`."""
+    namespace, _, name = secret.partition("/")
+    create = (
+        f"kubectl -n {namespace} create secret generic {name} "
+        "--from-literal=username=<admin user> --from-literal=password=<its password>"
+    )
+    if data is None:
+        raise ProvisionerError(
+            CREDENTIALS_MISSING,
+            f"Keycloak's admin credentials are missing: there is no Secret {secret} "
+            f"(KEYCLOAK_ADMIN_SECRET); create it with `{create}`; the controller reads it "
+            "when it appears, no restart needed",
+        )
+    username = data.get("username", "").strip() or default_user or ""
+    password = data.get("password", "")
+    if missing := [
+        key for key, value in (("username", username), ("password", password)) if not value
+    ]:
+        raise ProvisionerError(
+            CREDENTIALS_MISSING,
+            f"Secret {secret} (KEYCLOAK_ADMIN_SECRET) has no {' and no '.join(missing)}; "
+            f"recreate it with `{create}`",
+        )
+    return AdminCredentials(username, password)
 
 
 def issuer_url(keycloak_url: str, realm: str) -> str:
@@ -86,43 +134,54 @@ class KeycloakProvisioner:
 
     def __init__(
         self,
-        admin: Any,
+        connect: Callable[[AdminCredentials], Any],
+        credentials: AdminSecret,
         *,
         keycloak_url: str,
         identity_providers: ProviderSecret | Callable[[], ProviderSecret] = {},  # noqa: B006
-        hidden: Sequence[str] = (),
     ) -> None:
-        self._admin = admin
+        self._connect = connect
+        self._credentials = credentials
+        self._admin: Any = None
+        self._logged_in_as: AdminCredentials | None = None
         self._url = keycloak_url.rstrip("/")
         self._providers = identity_providers
-        self._hidden = tuple(hidden)
         self._lock = threading.Lock()
         self.calls = CallCounter()
-        session = admin.connection._s  # python-keycloak's requests.Session for admin calls
-        session.hooks["response"].append(self._count)
 
     @classmethod
     def from_settings(
         cls,
         *,
         url: str,
-        admin_user: str,
-        admin_password: str,
+        credentials: AdminSecret,
         admin_realm: str = ADMIN_REALM,
         identity_providers: ProviderSecret | Callable[[], ProviderSecret] = {},  # noqa: B006
     ) -> KeycloakProvisioner:
-        """Logs in lazily, on the first call (the controller starts even if Keycloak is down)."""
-        admin = KeycloakAdmin(
-            server_url=url,
-            username=admin_user,
-            password=admin_password,
-            realm_name=admin_realm,
-            user_realm_name=admin_realm,
-            timeout=TIMEOUT_SECONDS,
-        )
-        return cls(
-            admin, keycloak_url=url, identity_providers=identity_providers, hidden=[admin_password]
-        )
+        """Logs in lazily, on the first call (the controller starts even if Keycloak is down
+        or its credentials are not there yet)."""
+
+        def connect(admin: AdminCredentials) -> KeycloakAdmin:
+            return KeycloakAdmin(
+                server_url=url,
+                username=admin.username,
+                password=admin.password,
+                realm_name=admin_realm,
+                user_realm_name=admin_realm,
+                timeout=TIMEOUT_SECONDS,
+            )
+
+        return cls(connect, credentials, keycloak_url=url, identity_providers=identity_providers)
+
+    def _login(self) -> AdminCredentials:
+        """The current credentials; a new admin client when they changed (call under the lock)."""
+        credentials = self._credentials() if callable(self._credentials) else self._credentials
+        if credentials != self._logged_in_as:
+            self._admin = self._connect(credentials)
+            session = self._admin.connection._s  # python-keycloak's requests.Session
+            session.hooks["response"].append(self._count)
+            self._logged_in_as = credentials
+        return credentials
 
     def _count(self, response: Any, *_: Any, **__: Any) -> None:
         self.calls.record(write=response.request.method != "GET")
@@ -215,8 +274,8 @@ class KeycloakProvisioner:
     def _realm(self, target: Target, action: str, hidden: Sequence[str]) -> Iterator[None]:
         """Work in the target's realm, one caller at a time; errors become ProvisionerErrors
         that name Keycloak, the realm and the fix, never a secret."""
-        secrets = (*self._hidden, *hidden)
         with self._lock:
+            secrets = (self._login().password, *hidden)
             self._admin.change_current_realm(target.realm)
             try:
                 yield
@@ -232,8 +291,9 @@ class KeycloakProvisioner:
                 ) from None
             except KeycloakError as exc:
                 fix = (
-                    "check KEYCLOAK_ADMIN_USER/KEYCLOAK_ADMIN_PASSWORD and that the user has "
-                    "the admin role in the master realm"
+                    "check the admin credentials (the Secret KEYCLOAK_ADMIN_SECRET names, or "
+                    "KEYCLOAK_ADMIN_USER/KEYCLOAK_ADMIN_PASSWORD) and that the user has the "
+                    "admin role in the master realm"
                     if exc.response_code in (401, 403)
                     else "see Keycloak's log for the cause"
                 )

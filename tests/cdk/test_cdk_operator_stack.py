@@ -195,9 +195,8 @@ def test_plattr_release_comes_from_the_local_chart_with_the_controllers_env(mode
     assert env["BASE_DOMAIN"] == COMMON_CONTEXT["baseDomain"]
     assert env["KEYCLOAK_URL"] == f"https://keycloak.{COMMON_CONTEXT['baseDomain']}"
     assert env["DB_HOST"] == (TOKEN if name == "infra" else BYO_CONTEXT["auroraEndpoint"])
-    assert values["secretEnv"] == {
-        "KEYCLOAK_ADMIN_PASSWORD": {"name": "keycloak-admin", "key": "password"}
-    }
+    assert values["keycloakAdminSecret"] == "keycloak-admin"
+    assert "secretEnv" not in values
 
 
 def test_infra_mode_wires_the_infra_stacks_resources(infra_mode: dict[str, Stack]) -> None:
@@ -347,7 +346,7 @@ def test_add_on_flags_turn_their_resources_off(tmp_path_factory: pytest.TempPath
     env = releases["plattr-operator"]["Values"]["env"]
     assert "KEYCLOAK_URL" not in env
     assert "KEYCLOAK_ADMIN_USER" not in env
-    assert releases["plattr-operator"]["Values"]["secretEnv"] == {}
+    assert "keycloakAdminSecret" not in releases["plattr-operator"]["Values"]
 
 
 def test_missing_flags_are_an_error_on_the_operator_stack_only(
@@ -462,6 +461,5 @@ def test_the_chart_renders_with_these_values(mode: Mode, tmp_path: Path) -> None
     env = {e["name"]: e for e in pod["containers"][0]["env"]}
     assert env["BASE_DOMAIN"]["value"] == COMMON_CONTEXT["baseDomain"]
     assert env["LEASE_NAMESPACE"]["value"] == "plattr-system"
-    assert env["KEYCLOAK_ADMIN_PASSWORD"]["valueFrom"] == {
-        "secretKeyRef": {"name": "keycloak-admin", "key": "password"}
-    }
+    assert env["KEYCLOAK_ADMIN_SECRET"]["value"] == "plattr-system/keycloak-admin"
+    assert "KEYCLOAK_ADMIN_PASSWORD" not in env

@@ -172,9 +172,7 @@ def test_cdk_values_render_their_env_secrets_and_service_account() -> None:
     env = env_of(container_of(manifests))
     for name, value in CDK_VALUES["env"].items():
         assert env[name] == value
-    assert env["KEYCLOAK_ADMIN_PASSWORD"] == {
-        "secretKeyRef": {"name": "keycloak-admin", "key": "password"}
-    }
+    assert env["KEYCLOAK_ADMIN_SECRET"] == "plattr-system/keycloak-admin"
     account = one(manifests, "ServiceAccount")
     assert account["metadata"]["name"] == "plattr-operator"
     assert account["metadata"]["annotations"] == CDK_VALUES["serviceAccount"]["annotations"]
@@ -183,6 +181,28 @@ def test_cdk_values_render_their_env_secrets_and_service_account() -> None:
     )
     image = container_of(manifests)["image"]
     assert image == f"{CDK_VALUES['image']['repository']}:{CDK_VALUES['image']['tag']}"
+
+
+@pytest.mark.needs_tools
+def test_the_pod_starts_before_the_keycloak_admin_secret_exists() -> None:
+    """Nothing in the pod spec needs Keycloak's admin Secret: no env or volume reference to
+    it (a required one would keep the pod from starting until someone created it); the
+    controller is told its name and reads it through the API."""
+    manifests = render_chart(CDK_VALUES)
+    pod = one(manifests, "Deployment")["spec"]["template"]["spec"]
+    references = [
+        source
+        for container in pod["containers"]
+        for source in [
+            *(item.get("valueFrom", {}).get("secretKeyRef") for item in container["env"]),
+            *(item.get("secretRef") for item in container.get("envFrom", [])),
+        ]
+        if source
+    ] + [volume["secret"] for volume in pod.get("volumes", []) if "secret" in volume]
+    assert [ref for ref in references if not ref.get("optional")] == []
+    assert env_of(container_of(manifests))["KEYCLOAK_ADMIN_SECRET"] == (
+        "plattr-system/keycloak-admin"
+    )
 
 
 @pytest.mark.needs_tools

@@ -24,9 +24,13 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- .Values.serviceAccount.name | default (include "plattr.fullname" .) -}}
 {{- end -}}
 
-{{/* The controller's environment: the chart's defaults, overridden by .Values.env. */}}
+{{/* The controller's environment: the chart's defaults (with keycloakAdminSecret, where the
+controller finds Keycloak's admin credentials), overridden by .Values.env. */}}
 {{- define "plattr.env" -}}
 {{- $defaults := dict "LEADER_ELECTION" "true" "LEASE_NAMESPACE" .Release.Namespace "METRICS_PORT" (toString .Values.port) "DASHBOARD_AUTH" .Values.dashboard.auth -}}
+{{- with .Values.keycloakAdminSecret -}}
+{{- $_ := set $defaults "KEYCLOAK_ADMIN_SECRET" (printf "%s/%s" $.Release.Namespace .) -}}
+{{- end -}}
 {{- toYaml (merge (deepCopy .Values.env) $defaults) -}}
 {{- end -}}
 
