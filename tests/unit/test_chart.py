@@ -122,7 +122,7 @@ def test_the_dashboard_requires_a_token_by_default_from_a_generated_secret() -> 
     assert env["DASHBOARD_AUTH"] == "token"
     secret = one(manifests, "Secret")
     assert env["DASHBOARD_TOKEN"] == {
-        "secretKeyRef": {"name": secret["metadata"]["name"], "key": "token"}
+        "secretKeyRef": {"name": secret["metadata"]["name"], "key": "token", "optional": True}
     }
     assert len(base64.b64decode(secret["data"]["token"])) >= 16
     named = render_chart({"dashboard": {"tokenSecret": "dashboard-token"}})
