@@ -155,10 +155,11 @@ def _child(node: yaml.Node, step: str | int) -> yaml.Node | None:
 
 
 def iter_paths(path: str) -> list[str | int]:
-    """`spec.buckets[1].name` → `spec`, `buckets`, 1, `name`."""
+    """`spec.buckets[1].name` → `spec`, `buckets`, 1, `name`. A bracketed part that is not a
+    number is a mapping key that looks like one (`spec.database.[]` → ..., `[]`)."""
     steps: list[str | int] = []
     for part in path.replace("[", ".[").split("."):
-        if part.startswith("[") and part.endswith("]"):
+        if part.startswith("[") and part.endswith("]") and part[1:-1].isdigit():
             steps.append(int(part[1:-1]))
         elif part:
             steps.append(part)

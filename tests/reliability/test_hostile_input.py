@@ -166,6 +166,21 @@ def test_fuzzed_spec_files_are_read_or_reported_with_file_and_line(
                 assert str(problem.error)
 
 
+def test_a_key_that_looks_like_an_index_is_reported_with_file_and_line(tmp_path: Path) -> None:
+    """Found by hypothesis: the unknown key `[]` made the error's line lookup raise."""
+    document = yaml.safe_load(APP_SPEC.format(name="app"))
+    document["spec"]["database"] = {"[]": None}
+    spec = tmp_path / "application.yaml"
+    spec.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    with pytest.raises(SpecErrors) as caught:
+        decode_applications(read_specs([spec]))
+    (problem,) = caught.value.problems
+    text = spec.read_text()
+    line = text[: text.index("'[]'")].count("\n") + 1
+    assert (problem.source, problem.line) == (str(spec), line)
+    assert "spec.database.[]: unknown field" in str(problem.error)
+
+
 # --- the plugin entry point, in process -----------------------------------------------------
 
 setting_values = st.one_of(
