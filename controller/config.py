@@ -54,6 +54,7 @@ class KeycloakSettings:
     admin_user: str
     admin_password: str = field(repr=False)
     admin_realm: str = "master"
+    concurrency: int = 2
 
 
 @dataclass(frozen=True)
@@ -181,6 +182,7 @@ def _keycloak(reader: _Reader) -> KeycloakSettings | None:
         admin_user=user,
         admin_password=password,
         admin_realm=reader.text("KEYCLOAK_ADMIN_REALM", "master"),
+        concurrency=reader.number("KEYCLOAK_CONCURRENCY", 2, int, low=1, high=16),
     )
 
 

@@ -1,12 +1,14 @@
 """The auth provisioner against a real Keycloak 26 (tools/devstack): the realm answers OIDC
 discovery, the client's secret authenticates it, providers follow the list, a second ensure
-writes nothing (admin API requests counted), a deleted realm comes back, drop."""
+writes nothing (admin API requests counted), a deleted realm, client or provider comes back,
+ensures of many realms run at once, drop."""
 
 from __future__ import annotations
 
 import logging
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -163,7 +165,22 @@ def test_second_ensure_writes_nothing(
     assert changed is False
     assert again == credentials
     assert calls.writes == 0
-    assert calls.reads == 4  # realm, identity providers, clients, client secret
+    assert calls.reads == 3  # realm, identity providers, the client (with its secret)
+
+
+def test_a_new_realm_is_one_request(
+    provisioner: KeycloakProvisioner, target: Target, keycloak: Keycloak
+) -> None:
+    before = provisioner.calls.snapshot()
+
+    credentials, changed = provisioner.ensure(target, ["github", "google"], _redirects(target))
+
+    calls = provisioner.calls.snapshot() - before
+    assert changed is True
+    assert (calls.reads, calls.writes) == (1, 1)  # realm not found; the whole realm created
+    assert _introspect(credentials, credentials.client_secret).status_code == 200
+    admin = _realm_admin(keycloak, target.realm)
+    assert sorted(idp["alias"] for idp in admin.get_idps()) == ["github", "google"]
 
 
 def test_changed_redirect_uris_are_updated(
@@ -198,6 +215,76 @@ def test_deleted_realm_is_recreated(
     assert again.issuer_url == credentials.issuer_url
     assert again.client_secret != credentials.client_secret  # a new client, a new secret
     assert _introspect(again, again.client_secret).status_code == 200
+
+
+def test_deleted_client_is_recreated(
+    keycloak: Keycloak,
+    provisioner: KeycloakProvisioner,
+    credentials: AuthCredentials,
+    target: Target,
+) -> None:
+    admin = _realm_admin(keycloak, target.realm)
+    admin.delete_client(admin.get_client_id(target.client_id))
+
+    again, changed = provisioner.ensure(target, ["github", "google"], _redirects(target))
+
+    assert changed is True
+    assert again.client_secret != credentials.client_secret
+    assert _introspect(again, again.client_secret).status_code == 200
+
+
+def test_deleted_provider_is_recreated(
+    keycloak: Keycloak,
+    provisioner: KeycloakProvisioner,
+    credentials: AuthCredentials,
+    target: Target,
+) -> None:
+    admin = _realm_admin(keycloak, target.realm)
+    admin.delete_idp("google")
+
+    again, changed = provisioner.ensure(target, ["github", "google"], _redirects(target))
+
+    assert changed is True
+    assert again == credentials
+    assert sorted(idp["alias"] for idp in admin.get_idps()) == ["github", "google"]
+
+
+def test_disabled_realm_is_enabled(
+    keycloak: Keycloak,
+    provisioner: KeycloakProvisioner,
+    credentials: AuthCredentials,
+    target: Target,
+) -> None:
+    keycloak.admin().update_realm(target.realm, {"enabled": False})
+
+    _, changed = provisioner.ensure(target, ["github", "google"], _redirects(target))
+
+    assert changed is True
+    assert keycloak.admin().get_realm(target.realm)["enabled"] is True
+
+
+def test_many_realms_at_once(keycloak: Keycloak) -> None:
+    """More ensures than the concurrency allows, from more threads: each realm is whole."""
+    provisioner = KeycloakProvisioner.from_settings(
+        url=keycloak.url,
+        admin_user=keycloak.admin_user,
+        admin_password=keycloak.admin_password,
+        identity_providers=PROVIDERS_SECRET,
+        concurrency=2,
+    )
+    targets = [Target(f"many-{uuid.uuid4().hex[:6]}", "staging") for _ in range(5)]
+    try:
+        with ThreadPoolExecutor(5) as pool:
+            made = list(
+                pool.map(lambda t: provisioner.ensure(t, ["github"], _redirects(t)), targets)
+            )
+        for (credentials, changed), target in zip(made, targets, strict=True):
+            assert changed is True
+            assert credentials.client_id == target.client_id
+            assert _introspect(credentials, credentials.client_secret).status_code == 200
+    finally:
+        for target in targets:
+            provisioner.drop(target)
 
 
 def test_drop_deletes_the_realm(
