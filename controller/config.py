@@ -16,6 +16,7 @@ from typing import Final, Literal, TypeVar
 
 from controller.errors import ControllerError
 from controller.machinery.leader import LeaseSettings
+from controller.provisioners.auth import DEFAULT_CONCURRENCY
 from plattr.errors import SettingsError
 
 N = TypeVar("N", int, float)
@@ -54,7 +55,7 @@ class KeycloakSettings:
     admin_user: str
     admin_password: str = field(repr=False)
     admin_realm: str = "master"
-    concurrency: int = 2
+    concurrency: int = DEFAULT_CONCURRENCY
 
 
 @dataclass(frozen=True)
@@ -182,7 +183,7 @@ def _keycloak(reader: _Reader) -> KeycloakSettings | None:
         admin_user=user,
         admin_password=password,
         admin_realm=reader.text("KEYCLOAK_ADMIN_REALM", "master"),
-        concurrency=reader.number("KEYCLOAK_CONCURRENCY", 2, int, low=1, high=16),
+        concurrency=reader.number("KEYCLOAK_CONCURRENCY", DEFAULT_CONCURRENCY, int, low=1, high=16),
     )
 
 
