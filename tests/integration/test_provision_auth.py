@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -65,6 +65,14 @@ def credentials(provisioner: KeycloakProvisioner, target: Target) -> AuthCredent
     credentials, changed = provisioner.ensure(target, ["github", "google"], _redirects(target))
     assert changed is True
     return credentials
+
+
+def _ensure(provisioner: KeycloakProvisioner, target: Target) -> tuple[AuthCredentials, bool, Any]:
+    """Ensure with both providers: the credentials, whether anything changed, and the admin
+    requests it took."""
+    before = provisioner.calls.snapshot()
+    credentials, changed = provisioner.ensure(target, ["github", "google"], _redirects(target))
+    return credentials, changed, provisioner.calls.snapshot() - before
 
 
 def _introspect(credentials: AuthCredentials, secret: str) -> httpx.Response:
@@ -157,11 +165,8 @@ def test_rotated_provider_secret_is_updated(
 def test_second_ensure_writes_nothing(
     provisioner: KeycloakProvisioner, credentials: AuthCredentials, target: Target
 ) -> None:
-    before = provisioner.calls.snapshot()
+    again, changed, calls = _ensure(provisioner, target)
 
-    again, changed = provisioner.ensure(target, ["github", "google"], _redirects(target))
-
-    calls = provisioner.calls.snapshot() - before
     assert changed is False
     assert again == credentials
     assert calls.writes == 0
@@ -171,11 +176,8 @@ def test_second_ensure_writes_nothing(
 def test_a_new_realm_is_one_request(
     provisioner: KeycloakProvisioner, target: Target, keycloak: Keycloak
 ) -> None:
-    before = provisioner.calls.snapshot()
+    credentials, changed, calls = _ensure(provisioner, target)
 
-    credentials, changed = provisioner.ensure(target, ["github", "google"], _redirects(target))
-
-    calls = provisioner.calls.snapshot() - before
     assert changed is True
     assert (calls.reads, calls.writes) == (1, 1)  # realm not found; the whole realm created
     assert _introspect(credentials, credentials.client_secret).status_code == 200
@@ -201,66 +203,51 @@ def test_changed_redirect_uris_are_updated(
     assert client["redirectUris"] == moved
 
 
-def test_deleted_realm_is_recreated(
+def _delete_realm(admin: Any, target: Target) -> None:
+    admin.delete_realm(target.realm)
+
+
+def _delete_client(admin: Any, target: Target) -> None:
+    admin.delete_client(admin.get_client_id(target.client_id))
+
+
+def _delete_provider(admin: Any, _: Target) -> None:
+    admin.delete_idp("google")
+
+
+def _disable_realm(admin: Any, target: Target) -> None:
+    admin.update_realm(target.realm, {"enabled": False})
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        (_delete_realm, True),
+        (_delete_client, True),
+        (_delete_provider, False),
+        (_disable_realm, False),
+    ],
+    ids=["deleted realm", "deleted client", "deleted provider", "disabled realm"],
+)
+def test_drift_is_corrected(
     keycloak: Keycloak,
     provisioner: KeycloakProvisioner,
     credentials: AuthCredentials,
     target: Target,
+    case: tuple[Callable[[Any, Target], None], bool],
 ) -> None:
-    keycloak.admin().delete_realm(target.realm)
+    drift, new_secret = case
+    admin = _realm_admin(keycloak, target.realm)
+    drift(admin, target)
 
-    again, changed = provisioner.ensure(target, ["github", "google"], _redirects(target))
+    again, changed, _ = _ensure(provisioner, target)
 
     assert changed is True
     assert again.issuer_url == credentials.issuer_url
-    assert again.client_secret != credentials.client_secret  # a new client, a new secret
+    assert (again.client_secret != credentials.client_secret) is new_secret  # a new client's
     assert _introspect(again, again.client_secret).status_code == 200
-
-
-def test_deleted_client_is_recreated(
-    keycloak: Keycloak,
-    provisioner: KeycloakProvisioner,
-    credentials: AuthCredentials,
-    target: Target,
-) -> None:
-    admin = _realm_admin(keycloak, target.realm)
-    admin.delete_client(admin.get_client_id(target.client_id))
-
-    again, changed = provisioner.ensure(target, ["github", "google"], _redirects(target))
-
-    assert changed is True
-    assert again.client_secret != credentials.client_secret
-    assert _introspect(again, again.client_secret).status_code == 200
-
-
-def test_deleted_provider_is_recreated(
-    keycloak: Keycloak,
-    provisioner: KeycloakProvisioner,
-    credentials: AuthCredentials,
-    target: Target,
-) -> None:
-    admin = _realm_admin(keycloak, target.realm)
-    admin.delete_idp("google")
-
-    again, changed = provisioner.ensure(target, ["github", "google"], _redirects(target))
-
-    assert changed is True
-    assert again == credentials
+    assert admin.get_realm(target.realm)["enabled"] is True
     assert sorted(idp["alias"] for idp in admin.get_idps()) == ["github", "google"]
-
-
-def test_disabled_realm_is_enabled(
-    keycloak: Keycloak,
-    provisioner: KeycloakProvisioner,
-    credentials: AuthCredentials,
-    target: Target,
-) -> None:
-    keycloak.admin().update_realm(target.realm, {"enabled": False})
-
-    _, changed = provisioner.ensure(target, ["github", "google"], _redirects(target))
-
-    assert changed is True
-    assert keycloak.admin().get_realm(target.realm)["enabled"] is True
 
 
 def test_many_realms_at_once(keycloak: Keycloak) -> None:
