@@ -227,6 +227,7 @@ def keycloak_floor(keycloak: Keycloak, names: list[str]) -> float:
             f"{FIGURE_PREFIX}.keycloak_floor_seconds": round(sequential, 2),
             f"{FIGURE_PREFIX}.keycloak_floor_concurrent_seconds": round(concurrent, 2),
             f"{FIGURE_PREFIX}.keycloak_concurrency": KEYCLOAK_CONCURRENCY,
+            f"{FIGURE_PREFIX}.keycloak_floor_load_average": round(os.getloadavg()[0], 2),
         }
     )
     return min(sequential, concurrent)

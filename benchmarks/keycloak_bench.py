@@ -85,6 +85,8 @@ def main() -> None:
                     flush=True,
                 )
                 record({f"keycloak.floor.concurrency{concurrency}.seconds": round(seconds, 2)})
-            print(f"load: {os.getloadavg()[0]:.1f} (1-minute average at the end)")
+            load = os.getloadavg()[0]
+            print(f"load: {load:.1f} (1-minute average at the end)")
+            record({"keycloak.floor.load_average": round(load, 2)})
         finally:
             keycloak.stop()
