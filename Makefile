@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEMPLATE_APPS := gitops-repo-template/apps
 
-.PHONY: help setup demo test unit e2e lint bench crds golden
+.PHONY: help setup demo test test-lowest unit e2e lint bench crds golden
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -32,7 +32,27 @@ unit: $(STAMP) ## unit and contract tests only (no services, no `make tools` bin
 test: $(STAMP) tools ## the whole test suite (builds the stack's tools first)
 	$(BIN)/pytest
 
-e2e: $(STAMP) tools ## the GitOps flow end to end on the local stack (`make test` runs it too)
+# The lowest versions pyproject.toml allows of each direct dependency (uv's lowest-direct
+# resolution), in a venv of their own, under the tests that use those dependencies' APIs:
+# the controller's and the dashboard's unit tests, the controller's integration tests on the
+# real stack. CI runs it after `make test`, so a lower bound the code has outgrown fails there.
+LOWEST := .venv-lowest
+LOWEST_TESTS := tests/unit/controller tests/unit/dashboard tests/integration/test_controller.py \
+	tests/integration/test_controller_setup.py tests/integration/test_provision_database.py \
+	tests/integration/test_provision_storage.py tests/integration/test_provision_auth.py
+
+$(LOWEST)/.installed: pyproject.toml $(STAMP)
+	$(BIN)/pip install --quiet 'uv>=0.5,<1'
+	rm -rf $(LOWEST)
+	UV_PYTHON_DOWNLOADS=never $(BIN)/uv venv --quiet --python $(PYTHON) $(LOWEST)
+	$(BIN)/uv pip install --quiet --python $(LOWEST)/bin/python --resolution lowest-direct \
+		-e '.[controller,dev]'
+	touch $@
+
+test-lowest: $(LOWEST)/.installed tools ## the controller's tests on the lowest dependency versions allowed
+	$(LOWEST)/bin/pytest $(LOWEST_TESTS)
+
+e2e: $(STAMP) tools ## the GitOps flow end to end on the local stack, through real Argo CD too (`make test` runs it)
 	$(BIN)/pytest tests/e2e
 
 lint: $(STAMP) ## ruff, mypy --strict, import contracts
@@ -84,8 +104,9 @@ cdk-synth: $(STAMP) $(CDK_CLI) ## synthesize the CDK app, both modes, with and w
 
 # --- Local stack (tools/, devstack/): real processes, no Docker, no cluster -----------------
 # `make tools` builds kube-apiserver, etcd, ... from the registries into ~/.cache/plattr (a
-# second run only checks); `make up` runs the whole stack in the background under .plattr/
-# and applies the rendered template apps; `make down` stops it and removes .plattr/.
+# second run only checks); `make up` runs the whole stack in the background under .plattr/,
+# Argo CD included, whose ApplicationSets deploy the apps of a GitOps repo it serves on
+# loopback (seeded from gitops-repo-template); `make down` stops it and removes .plattr/.
 STATE_DIR := .plattr
 DEVSTACK := $(BIN)/python -m devstack
 
@@ -96,12 +117,12 @@ system-deps: ## Debian packages the local stack needs (idempotent)
 tools: system-deps ## build/fetch the stack's binaries into ~/.cache/plattr (tools/build.sh)
 	@tools/build.sh
 
-up: $(STAMP) tools ## start the local stack in .plattr/, the controller, apply the template apps
+up: $(STAMP) tools ## start the local stack and Argo CD in .plattr/, and the controller
 	@$(DEVSTACK) up --state-dir $(STATE_DIR)
 	@$(MAKE) --no-print-directory controller-up
-	set -o pipefail; $(BIN)/plattr render $(TEMPLATE_APPS) \
-		| kubectl --kubeconfig $(STATE_DIR)/kubeconfig apply --server-side -f -
 	@echo "dashboard: http://127.0.0.1:9090/ (the template's apps; \`plattr status\` reads the same API)"
+	@echo "GitOps: git clone $$($(DEVSTACK) gitops-url --state-dir $(STATE_DIR)); a push to main" \
+		"syncs apps/staging and apps/uat; production waits for \`argocd app sync production-<app>\`"
 
 down: $(STAMP) ## stop the controller and the local stack, remove .plattr/
 	@$(MAKE) --no-print-directory controller-down

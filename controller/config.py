@@ -8,6 +8,7 @@ the Keycloak password) are kept out of `repr` and never echoed in an error.
 
 from __future__ import annotations
 
+import re
 import socket
 import uuid
 from collections.abc import Callable, Mapping
@@ -26,6 +27,8 @@ DASHBOARD_AUTHS: Final[tuple[DashboardAuth, ...]] = ("none", "token", "oidc")
 LEASE_NAME: Final = "plattr-operator-leader"
 TRUE_WORDS: Final = frozenset({"true", "1", "yes", "on"})
 FALSE_WORDS: Final = frozenset({"false", "0", "no", "off", ""})
+_DNS_LABEL: Final = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+_DNS_SUBDOMAIN: Final = re.compile(r"[a-z0-9]([-.a-z0-9]{0,251}[a-z0-9])?")
 
 
 class ConfigError(ControllerError, SettingsError):
@@ -50,10 +53,26 @@ class DatabaseSettings:
 
 
 @dataclass(frozen=True)
+class SecretRef:
+    """A Secret by namespace and name, as `namespace/name`."""
+
+    namespace: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True)
 class KeycloakSettings:
+    """Keycloak's URL and where its admin credentials come from: a Secret read through the
+    API when needed (`admin_secret`, in a cluster), or the variables themselves (development).
+    """
+
     url: str
-    admin_user: str
-    admin_password: str = field(repr=False)
+    admin_user: str | None = None
+    admin_password: str | None = field(default=None, repr=False)
+    admin_secret: SecretRef | None = None
     admin_realm: str = "master"
     concurrency: int = DEFAULT_CONCURRENCY
 
@@ -165,38 +184,68 @@ def _database(reader: _Reader) -> DatabaseSettings:
 
 
 def _keycloak(reader: _Reader) -> KeycloakSettings | None:
-    names = ("KEYCLOAK_URL", "KEYCLOAK_ADMIN_USER", "KEYCLOAK_ADMIN_PASSWORD")
-    values = [reader.optional(name) for name in names]
-    if not any(values):
+    names = (
+        "KEYCLOAK_URL",
+        "KEYCLOAK_ADMIN_USER",
+        "KEYCLOAK_ADMIN_PASSWORD",
+        "KEYCLOAK_ADMIN_SECRET",
+    )
+    url, user, password, secret = (reader.optional(name) for name in names)
+    if not any((url, user, password, secret)):
         return None  # auth is off: apps asking for it get AuthReady=False, AuthNotConfigured
-    missing = [name for name, value in zip(names, values, strict=True) if not value]
-    if missing:
+    if url is None:
         reader.problem(
-            f"{', '.join(missing)}: not set, but the other Keycloak variables are; "
-            "set all three, or none to run without auth"
+            "KEYCLOAK_URL: not set, but other KEYCLOAK_* variables are; set it, or unset them "
+            "all to run without auth"
         )
         return None
-    url, user, password = (value or "" for value in values)
     reader.check_url("KEYCLOAK_URL", url)
+    if password and secret:
+        reader.problem(
+            "KEYCLOAK_ADMIN_PASSWORD and KEYCLOAK_ADMIN_SECRET: both set; set only one "
+            "(KEYCLOAK_ADMIN_SECRET in a cluster, the password for development)"
+        )
+    elif password and not user:
+        reader.problem("KEYCLOAK_ADMIN_USER: not set, but KEYCLOAK_ADMIN_PASSWORD is; set both")
+    elif not password and not secret:
+        reader.problem(
+            "KEYCLOAK_ADMIN_SECRET / KEYCLOAK_ADMIN_PASSWORD: neither is set, but KEYCLOAK_URL "
+            "is; set KEYCLOAK_ADMIN_SECRET=<namespace>/<name> (a Secret with keys username "
+            "and password), or KEYCLOAK_ADMIN_USER and KEYCLOAK_ADMIN_PASSWORD"
+        )
     return KeycloakSettings(
         url=url.rstrip("/"),
         admin_user=user,
         admin_password=password,
+        admin_secret=_secret_ref(reader, "KEYCLOAK_ADMIN_SECRET", secret) if secret else None,
         admin_realm=reader.text("KEYCLOAK_ADMIN_REALM", "master"),
         concurrency=reader.number("KEYCLOAK_CONCURRENCY", DEFAULT_CONCURRENCY, int, low=1, high=16),
     )
 
 
+def _secret_ref(reader: _Reader, name: str, value: str) -> SecretRef | None:
+    namespace, _, secret = value.partition("/")
+    if not (_DNS_LABEL.fullmatch(namespace) and _DNS_SUBDOMAIN.fullmatch(secret)):
+        reader.problem(
+            f"{name}={value!r}: not <namespace>/<name>; use e.g. plattr-system/keycloak-admin"
+        )
+        return None
+    return SecretRef(namespace, secret)
+
+
 def _dashboard(reader: _Reader) -> DashboardSettings:
-    auth = reader.text("DASHBOARD_AUTH", "none").lower()
+    # Closed by default: only DASHBOARD_AUTH=none, said on purpose, opens the dashboard.
+    auth = reader.text("DASHBOARD_AUTH", "token").lower()
     token = reader.optional("DASHBOARD_TOKEN")
     if auth not in DASHBOARD_AUTHS:
         reader.problem(f"DASHBOARD_AUTH={auth!r}: not one of {', '.join(DASHBOARD_AUTHS)}")
-        auth = "none"
+        auth = "token"
     if auth == "token" and (token is None or len(token) < 16):
         reader.problem(
-            "DASHBOARD_TOKEN: DASHBOARD_AUTH=token needs a token of at least 16 characters "
-            "(value not shown); e.g. `openssl rand -hex 24`"
+            "DASHBOARD_TOKEN: DASHBOARD_AUTH=token (the default) needs a token of at least 16 "
+            "characters (value not shown), e.g. `openssl rand -hex 24`; or sign people in "
+            "with DASHBOARD_AUTH=oidc, or open the dashboard to anyone who reaches the port "
+            "with DASHBOARD_AUTH=none"
         )
     oidc = {
         name: reader.optional(name)

@@ -22,5 +22,14 @@ NAMESPACE: Final = ApiResource("Namespace", "/api/v1", "namespaces")
 EVENT: Final = ApiResource("Event", "/api/v1", "events")
 LEASE: Final = leader.LEASE
 
+KEYCLOAK_ADMIN_SECRET: Final = "KeycloakAdminSecret"  # noqa: S105 - a kind's name
+
+
+def keycloak_admin_secret(name: str) -> ApiResource:
+    """The Secret KEYCLOAK_ADMIN_SECRET names, watched apart from the others (it carries none
+    of Plattr's labels) so that its arrival or rotation re-queues the apps asking for auth."""
+    return ApiResource(KEYCLOAK_ADMIN_SECRET, "/api/v1", "secrets", None, f"metadata.name={name}")
+
+
 PLATTR_KINDS: Final = (APPLICATION, PREVIEW)
 WATCHED_KINDS: Final = (APPLICATION, PREVIEW, DEPLOYMENT, SECRET, CONFIG_MAP)

@@ -49,10 +49,16 @@ from controller.subjects import (
 from plattr import secret_keys
 from plattr.labels import FINALIZER
 from plattr.models import ApplicationStatus, Condition, PreviewEnvironmentStatus
+from plattr.naming import Target
 
 log = logging.getLogger(__name__)
 
 PROVISIONED: Final = "Provisioned"
+WORKLOADS: Final = (
+    "an app's Deployment, Service and the Application itself come rendered from the GitOps "
+    "repo through Argo CD, or from `plattr render FILE | kubectl apply -f -` "
+    "(controller/README.md, 'Where apps come from')"
+)
 P = TypeVar("P")
 
 
@@ -108,6 +114,9 @@ class Reconciler:
             return True  # retrying cannot help: a new generation will be reconciled
         if subject.deleting:
             return self._teardown(subject, final_attempt)
+        if key.namespace != subject.target.namespace:
+            self._refuse(key, obj, "WrongNamespace", misplaced(key, subject.target))
+            return True  # nothing to retry: only a copy in the right namespace can run
         before = subject.status
         if FINALIZER not in subject.finalizers:  # before any external resource exists
             self._cluster.set_finalizer(key, subject.resource_version, present=True)
@@ -193,7 +202,7 @@ class Reconciler:
             return not_ready(
                 DEPLOYMENT_READY,
                 "DeploymentNotFound",
-                f"no Deployment {target.instance} in {target.namespace} yet (Argo CD applies it)",
+                f"no Deployment {target.instance} in {target.namespace} yet: {WORKLOADS}",
                 subject.generation,
             )
         return deployment_condition(deployment, subject.generation)
@@ -354,6 +363,12 @@ class Reconciler:
         self._cluster.record(subject.key, subject.uid, transition)
 
     def _report_invalid(self, key: ObjectKey, obj: KubeObject, error: InvalidSubject) -> None:
+        self._refuse(key, obj, "InvalidSpec", f"invalid spec: {error.error}")
+        log.warning("invalid spec", extra={"object": str(key), "error": str(error.error)})
+
+    def _refuse(self, key: ObjectKey, obj: KubeObject, reason: str, message: str) -> None:
+        """Phase Failed with `message` and a Warning Event, for an object that is not
+        provisioned as it stands (only a new generation, or a new object, can change that)."""
         try:
             before = msgspec.convert(obj.get("status") or {}, ApplicationStatus)
         except msgspec.ValidationError:
@@ -361,14 +376,20 @@ class Reconciler:
         after = msgspec.structs.replace(
             before,
             phase="Failed",
-            message=f"invalid spec: {error.error}",
+            message=message,
             observed_generation=obj["metadata"].get("generation"),
         )
         if after != before:
             self._cluster.write_status(key, msgspec.to_builtins(after))
             uid = obj["metadata"].get("uid", "")
-            self._cluster.record(key, uid, Transition("Warning", "InvalidSpec", str(error.error)))
-        log.warning("invalid spec", extra={"object": str(key), "error": str(error.error)})
+            self._cluster.record(key, uid, Transition("Warning", reason, message))
+
+
+def misplaced(key: ObjectKey, target: Target) -> str:
+    return (
+        f"{key.kind} {key.name} is in namespace {key.namespace}, but its environment's "
+        f"namespace is {target.namespace}: nothing is provisioned for it. {WORKLOADS}"
+    )
 
 
 def deployment_condition(deployment: KubeObject, generation: int | None) -> Condition:

@@ -4,7 +4,8 @@ and the TTL sweep removes expired previews.
 
 Only changes that matter queue work: a new generation or a deletion of an Application or
 PreviewEnvironment (its own status writes do not), any change to its Deployment, Secrets or
-ConfigMap (drift), and the periodic resync (drift outside the cluster).
+ConfigMap (drift), a change of Keycloak's admin Secret (every app asking for auth), and the
+periodic resync (drift outside the cluster).
 """
 
 from __future__ import annotations
@@ -23,11 +24,13 @@ from controller.config import Settings
 from controller.kinds import (
     CONFIG_MAP,
     DEPLOYMENT,
+    KEYCLOAK_ADMIN_SECRET,
     LEASE,
     NAMESPACE,
     PLATTR_KINDS,
     SECRET,
     WATCHED_KINDS,
+    keycloak_admin_secret,
 )
 from controller.machinery.backoff import RetrySchedule
 from controller.machinery.cache import ObjectCache
@@ -119,6 +122,18 @@ class Controller:
             for kind in WATCHED_KINDS
             for namespace in namespaces
         ]
+        if settings.keycloak and (admin := settings.keycloak.admin_secret):
+            kind = keycloak_admin_secret(admin.name)
+            self.reflectors.append(
+                Reflector(
+                    kube,
+                    kind,
+                    self.cache,
+                    self.handle_change,
+                    admin.namespace,
+                    watch_seconds=watch_seconds,
+                )
+            )
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         metrics.queue_depth.set_function(lambda: len(self.queue))
@@ -201,6 +216,9 @@ class Controller:
         obj = new or old
         if obj is None:
             return
+        if key.kind == KEYCLOAK_ADMIN_SECRET:
+            self._retry_auth()
+            return
         if key.kind == DEPLOYMENT.name:
             owners = [ObjectKey(kind.name, key.namespace, key.name) for kind in PLATTR_KINDS]
         elif key.kind in (SECRET.name, CONFIG_MAP.name):
@@ -211,6 +229,16 @@ class Controller:
         for owner in owners:
             if self.cache.get(owner) is not None:
                 self.queue.add(owner)
+
+    def _retry_auth(self) -> None:
+        """Keycloak's admin credentials appeared or changed: every subject asking for auth
+        gets a fresh set of retries (those that failed without them recover at once)."""
+        for kind in PLATTR_KINDS:
+            for key in self.cache.keys(kind.name):
+                obj = self.cache.get(key) or {}
+                if ((obj.get("spec") or {}).get("auth") or {}).get("enabled"):
+                    self.queue.forget(key)
+                    self.queue.add(key)
 
     # --- loops ---------------------------------------------------------------------------
 

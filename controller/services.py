@@ -1,7 +1,8 @@
 """The real provisioners, built from the settings: PostgreSQL (DB_ADMIN_URL, or the RDS
 secret DB_SECRET_ARN with DB_HOST), S3 and IAM (the default AWS credential chain, IRSA in a
-cluster), Keycloak (KEYCLOAK_*, with the identity providers' credentials read from the
-platform's Secret on each use, so a rotated provider secret needs no restart)."""
+cluster), Keycloak (KEYCLOAK_*, with its admin credentials (KEYCLOAK_ADMIN_SECRET) and the
+identity providers' credentials read from their Secrets on each use, so a Secret created
+or rotated after the start needs no restart)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,17 @@ import base64
 from collections.abc import Callable
 from typing import Any
 
-from controller.config import Settings
+from controller.config import KeycloakSettings, Settings
 from controller.kinds import SECRET
 from controller.machinery.kube import Kube
 from controller.metrics import Metrics
 from controller.provisioners import identity_providers
-from controller.provisioners.auth import KeycloakProvisioner
+from controller.provisioners.auth import (
+    AdminCredentials,
+    AdminSecret,
+    KeycloakProvisioner,
+    admin_credentials,
+)
 from controller.provisioners.database import PostgresProvisioner
 from controller.provisioners.db_admin import admin_conninfo
 from controller.provisioners.storage import S3Provisioner
@@ -31,16 +37,33 @@ def oidc_provider_arn(settings: Settings) -> str | None:
     return None
 
 
-def provider_secret_reader(kube: Kube) -> Callable[[], dict[str, str]]:
-    """Reads Secret plattr-system/plattr-identity-providers (empty if it is missing)."""
-    path = SECRET.item(identity_providers.SECRET_NAMESPACE, identity_providers.SECRET_NAME)
+def secret_reader(kube: Kube, namespace: str, name: str) -> Callable[[], dict[str, str] | None]:
+    """Reads the Secret's decoded data through the API on each call (None: no such Secret)."""
+    path = SECRET.item(namespace, name)
 
-    def read() -> dict[str, str]:
-        secret = kube.get(path) or {}
+    def read() -> dict[str, str] | None:
+        secret = kube.get(path)
+        if secret is None:
+            return None
         data: dict[str, str] = secret.get("data") or {}
         return {key: base64.b64decode(value).decode() for key, value in data.items()}
 
     return read
+
+
+def provider_secret_reader(kube: Kube) -> Callable[[], dict[str, str]]:
+    """Reads Secret plattr-system/plattr-identity-providers (empty if it is missing)."""
+    read = secret_reader(kube, identity_providers.SECRET_NAMESPACE, identity_providers.SECRET_NAME)
+    return lambda: read() or {}
+
+
+def keycloak_admin(keycloak: KeycloakSettings, kube: Kube) -> AdminSecret:
+    """The admin credentials: KEYCLOAK_ADMIN_USER/PASSWORD as they are, or a reader of the
+    Secret KEYCLOAK_ADMIN_SECRET names."""
+    if (ref := keycloak.admin_secret) is None:
+        return AdminCredentials(keycloak.admin_user or "", keycloak.admin_password or "")
+    read = secret_reader(kube, ref.namespace, ref.name)
+    return lambda: admin_credentials(read(), str(ref), keycloak.admin_user)
 
 
 def _aws_client(settings: Settings, service: str) -> Any:
@@ -71,8 +94,7 @@ def build_provisioners(settings: Settings, kube: Kube, metrics: Metrics) -> Prov
     if keycloak := settings.keycloak:
         auth = KeycloakProvisioner.from_settings(
             url=keycloak.url,
-            admin_user=keycloak.admin_user,
-            admin_password=keycloak.admin_password,
+            credentials=keycloak_admin(keycloak, kube),
             admin_realm=keycloak.admin_realm,
             identity_providers=provider_secret_reader(kube),
             concurrency=keycloak.concurrency,

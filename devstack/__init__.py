@@ -3,10 +3,11 @@
 Every component is a real process started on free loopback ports, with its log in the state
 directory: etcd + kube-apiserver (RBAC, token auth, service-account keys), the controller
 manager, the scheduler and kwok's simulated nodes, PostgreSQL, a moto server (S3, IAM,
-Secrets Manager) and Keycloak. Start one component with its own function, or several with
-`Stack.start(state_dir, components=...)`.
+Secrets Manager), Keycloak, and Argo CD with Plattr's plugin over a local GitOps repo. Start
+one component with its own function, or several with `Stack.start(state_dir, components=...)`.
 """
 
+from devstack.argocd import ArgoCD, start_argocd
 from devstack.controllers import KubeControllers, start_kube_controllers
 from devstack.controlplane import ControlPlane, start_control_plane
 from devstack.errors import StackError
@@ -18,6 +19,7 @@ from devstack.stack import COMPONENTS, Stack
 
 __all__ = [
     "COMPONENTS",
+    "ArgoCD",
     "ControlPlane",
     "Keycloak",
     "KubeControllers",
@@ -26,6 +28,7 @@ __all__ = [
     "Service",
     "Stack",
     "StackError",
+    "start_argocd",
     "start_control_plane",
     "start_keycloak",
     "start_kube_controllers",

@@ -1,8 +1,8 @@
-"""python -m devstack up|down|status|serve  (`make up` / `make down`).
+"""python -m devstack up|down|status|serve|gitops-url  (`make up` / `make down`).
 
 `up` starts `serve` in the background, waits until the stack is ready and prints where
 everything is; `serve` runs the stack until SIGTERM; `down` stops it and removes the state
-directory, so the next `up` starts clean.
+directory, so the next `up` starts clean; `gitops-url` prints the GitOps repo's clone URL.
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ def serve(state_dir: Path, components: list[str]) -> int:
             "lines": stack.describe(),
             "processes": {s.name: s.pid for s in stack.services},
             "postgres_home": str(stack.postgres.data_dir.parent) if stack.postgres else None,
+            "gitops_url": stack.argocd.repo.url if stack.argocd else None,
         }
         (state_dir / STATE_FILE).write_text(json.dumps(state, indent=2))
         print("devstack: ready", flush=True)
@@ -131,6 +132,20 @@ def status(state_dir: Path) -> int:
     return 0
 
 
+def gitops_url(state_dir: Path) -> int:
+    try:
+        url = json.loads((state_dir / STATE_FILE).read_text()).get("gitops_url")
+    except FileNotFoundError:
+        url = None
+    if not url:
+        print(
+            f"no GitOps repo: the stack in {state_dir} is not running with Argo CD", file=sys.stderr
+        )
+        return 1
+    print(url)
+    return 0
+
+
 def _stop_supervisor(state_dir: Path) -> None:
     if pid := _supervisor(state_dir):
         os.kill(pid, signal.SIGTERM)
@@ -156,7 +171,7 @@ def down(state_dir: Path) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__)
-    parser.add_argument("command", choices=["up", "down", "status", "serve"])
+    parser.add_argument("command", choices=["up", "down", "status", "serve", "gitops-url"])
     parser.add_argument("--state-dir", type=Path, default=Path(".plattr"))
     parser.add_argument(
         "--components", default=",".join(COMPONENTS), help=f"comma-separated, of {COMPONENTS}"
@@ -170,5 +185,7 @@ def main(argv: list[str] | None = None) -> int:
             return serve(args.state_dir, components)
         case "status":
             return status(args.state_dir)
+        case "gitops-url":
+            return gitops_url(args.state_dir)
         case _:
             return down(args.state_dir)

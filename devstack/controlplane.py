@@ -1,5 +1,6 @@
 """etcd + kube-apiserver: RBAC on, a static admin token, service-account signing keys, a
-kubeconfig; then the CRDs and the environment namespaces."""
+kubeconfig; then the CRDs and the environment namespaces, labelled as on EKS (Pod Security
+`restricted`: charts/plattr/files/platform-namespaces.yaml, which the CDK app reads too)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -21,7 +23,9 @@ from devstack.process import Service, spawn, wait_until
 
 REPO = tools.TOOLS_DIR.parent
 DEFAULT_CRDS = REPO / "charts" / "plattr" / "crds"
-ENVIRONMENT_NAMESPACES = ("production", "staging", "uat")
+PLATFORM_NAMESPACES = REPO / "charts" / "plattr" / "files" / "platform-namespaces.yaml"
+_SHARED: dict[str, Any] = yaml.safe_load(PLATFORM_NAMESPACES.read_text())
+ENVIRONMENT_NAMESPACES: tuple[str, ...] = tuple(_SHARED["environments"])
 SERVICE_CIDR = "10.0.0.0/24"
 ADMIN_USER = "devstack-admin"
 READY_TIMEOUT = 60.0
@@ -157,12 +161,18 @@ def start_control_plane(
         write_kubeconfig(plane.kubeconfig, plane.url, token, pki.ca_cert)
         wait_until(lambda: _ready(plane), "ready (/readyz)", READY_TIMEOUT, apiserver, etcd)
         for name in namespaces:
-            plane.api.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+            plane.api.apply(environment_namespace(name))
         install_crds(plane, sorted(DEFAULT_CRDS.glob("*.yaml")) if crd_files is None else crd_files)
     except BaseException:
         plane.stop()
         raise
     return plane
+
+
+def environment_namespace(name: str) -> dict[str, Any]:
+    """The Namespace `name` with the environment's labels: its environment, Pod Security's."""
+    labels = {_SHARED["environmentLabel"]: name, **_SHARED["podSecurity"]}
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}}
 
 
 def _ready(plane: ControlPlane) -> bool:

@@ -14,13 +14,22 @@ from typing import Any
 from devstack.errors import StackError
 
 FIELD_MANAGER = "devstack"
-# (apiVersion, kind) -> collection path, for the cluster-scoped kinds devstack applies
+# (apiVersion, kind) -> collection path, for the kinds devstack applies ({namespace}: namespaced)
 _COLLECTIONS = {
     ("apiextensions.k8s.io/v1", "CustomResourceDefinition"): (
         "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
     ),
     ("v1", "Namespace"): "/api/v1/namespaces",
     ("v1", "Node"): "/api/v1/nodes",
+    ("v1", "ConfigMap"): "/api/v1/namespaces/{namespace}/configmaps",
+    ("v1", "Secret"): "/api/v1/namespaces/{namespace}/secrets",
+    (
+        "argoproj.io/v1alpha1",
+        "AppProject",
+    ): "/apis/argoproj.io/v1alpha1/namespaces/{namespace}/appprojects",
+    ("argoproj.io/v1alpha1", "ApplicationSet"): (
+        "/apis/argoproj.io/v1alpha1/namespaces/{namespace}/applicationsets"
+    ),
 }
 
 Object = dict[str, Any]
@@ -61,11 +70,13 @@ class KubeAPI:
             raise
 
     def apply(self, obj: Object) -> Object:
-        """Server-side apply of a cluster-scoped object of a kind devstack knows."""
+        """Server-side apply of an object of a kind devstack knows."""
         key = (obj.get("apiVersion", ""), obj.get("kind", ""))
         if key not in _COLLECTIONS:
             raise StackError(f"devstack cannot apply {key[1]} ({key[0]}): not a kind it knows")
-        path = f"{_COLLECTIONS[key]}/{obj['metadata']['name']}"
+        metadata = obj["metadata"]
+        collection = _COLLECTIONS[key].format(namespace=metadata.get("namespace", "default"))
+        path = f"{collection}/{metadata['name']}"
         return self.request("PATCH", f"{path}?fieldManager={FIELD_MANAGER}&force=true", obj)
 
 

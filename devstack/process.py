@@ -32,6 +32,7 @@ class Service:
     name: str
     log: Path
     popen: subprocess.Popen[bytes] = field(repr=False)
+    stop_timeout: float = STOP_TIMEOUT
 
     @property
     def pid(self) -> int:
@@ -54,14 +55,15 @@ class Service:
             f"{self.name} {what} ({state}); log {self.log}, last lines:\n{self.tail()}"
         )
 
-    def stop(self, timeout: float = STOP_TIMEOUT) -> None:
-        """SIGTERM the process group, SIGKILL it if it is still there after `timeout`."""
+    def stop(self, timeout: float | None = None) -> None:
+        """SIGTERM the process group, SIGKILL it if it is still there after `timeout`
+        (default: its `stop_timeout`)."""
         if self in _live:
             _live.remove(self)
         if self.popen.poll() is None:
             _signal_group(self.pid, signal.SIGTERM)
             try:
-                self.popen.wait(timeout)
+                self.popen.wait(self.stop_timeout if timeout is None else timeout)
             except subprocess.TimeoutExpired:
                 _signal_group(self.pid, signal.SIGKILL)
                 self.popen.wait()
@@ -81,8 +83,10 @@ def spawn(
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
     user: str | None = None,
+    stop_timeout: float = STOP_TIMEOUT,
 ) -> Service:
-    """Start argv in its own process group, logging to <log_dir>/<name>.log."""
+    """Start argv in its own process group, logging to <log_dir>/<name>.log; `stop` waits
+    stop_timeout seconds after SIGTERM before it sends SIGKILL."""
     _install_signal_handler()
     log = log_dir / f"{name}.log"
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -102,7 +106,7 @@ def spawn(
             )
         except FileNotFoundError as exc:
             raise StackError(f"cannot start {name}: {exc.filename} not found") from exc
-    service = Service(name, log, popen)
+    service = Service(name, log, popen, stop_timeout)
     _live.append(service)
     return service
 

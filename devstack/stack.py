@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from devstack.argocd import ArgoCD, apply_platform, seed_gitops_repo, start_argocd
 from devstack.controllers import KubeControllers, start_kube_controllers
 from devstack.controlplane import ControlPlane, start_control_plane
 from devstack.errors import StackError
@@ -15,8 +16,12 @@ from devstack.postgres import Postgres, start_postgres
 from devstack.process import Service
 
 # "kube": etcd + kube-apiserver (+ CRDs, namespaces); "controllers": controller manager,
-# scheduler, kwok nodes (implies "kube"); "moto" with "postgres" also stores plattr/db-admin.
-COMPONENTS = ("kube", "controllers", "postgres", "moto", "keycloak")
+# scheduler, kwok nodes (implies "kube"); "moto" with "postgres" also stores plattr/db-admin;
+# "argocd": Argo CD with the Plattr plugin over a GitOps repo seeded from gitops-repo-template,
+# with argocd/platform's AppProject and ApplicationSets (implies "kube").
+COMPONENTS = ("kube", "controllers", "postgres", "moto", "keycloak", "argocd")
+# What Stack.start starts unless told: everything but Argo CD (`make up` asks for it too)
+DEFAULT_COMPONENTS = ("kube", "controllers", "postgres", "moto", "keycloak")
 
 
 @dataclass
@@ -27,13 +32,14 @@ class Stack:
     postgres: Postgres | None = None
     moto: Moto | None = None
     keycloak: Keycloak | None = None
+    argocd: ArgoCD | None = None
     db_secret_arn: str | None = field(default=None)
 
     @classmethod
     def start(
         cls,
         state_dir: Path,
-        components: Iterable[str] = COMPONENTS,
+        components: Iterable[str] = DEFAULT_COMPONENTS,
         *,
         kubeconfig: Path | None = None,
     ) -> Stack:
@@ -41,7 +47,7 @@ class Stack:
         wanted = set(components)
         if unknown := wanted - set(COMPONENTS):
             raise StackError(f"unknown components {sorted(unknown)}; choose from {COMPONENTS}")
-        if "controllers" in wanted:
+        if wanted & {"controllers", "argocd"}:
             wanted.add("kube")
         stack = cls(state_dir)
         keycloak: KeycloakLaunch | None = None
@@ -58,6 +64,10 @@ class Stack:
                 stack.moto = start_moto(state_dir)
                 if stack.postgres:
                     stack.db_secret_arn = store_db_admin_secret(stack.moto, stack.postgres)
+            if "argocd" in wanted and stack.control_plane:
+                stack.argocd = start_argocd(stack.control_plane, state_dir)
+                seed_gitops_repo(stack.argocd)
+                apply_platform(stack.argocd)
             if keycloak:
                 stack.keycloak = keycloak.wait()
         except BaseException:
@@ -69,12 +79,27 @@ class Stack:
 
     @property
     def services(self) -> list[Service]:
-        parts = (self.control_plane, self.controllers, self.postgres, self.moto, self.keycloak)
+        parts = (
+            self.control_plane,
+            self.controllers,
+            self.postgres,
+            self.moto,
+            self.keycloak,
+            self.argocd,
+        )
         return [service for part in parts if part for service in part.services]
 
     def stop(self) -> None:
         """Stop every component, the last started first."""
-        for part in (self.keycloak, self.moto, self.postgres, self.controllers, self.control_plane):
+        parts = (
+            self.argocd,
+            self.keycloak,
+            self.moto,
+            self.postgres,
+            self.controllers,
+            self.control_plane,
+        )
+        for part in parts:
             if part:
                 part.stop()
 
@@ -84,6 +109,8 @@ class Stack:
         env: dict[str, str] = {}
         if self.control_plane:
             env["KUBECONFIG"] = str(self.control_plane.kubeconfig)
+            # The local controller serves its dashboard on loopback: open, and said so.
+            env["DASHBOARD_AUTH"] = "none"
         if self.postgres:
             env["DB_ADMIN_URL"] = self.postgres.admin_url
             env["DB_HOST"] = self.postgres.host
@@ -118,4 +145,10 @@ class Stack:
             )
         if kc := self.keycloak:
             lines.append(f"keycloak        {kc.url}/admin  as {kc.admin_user} (KEYCLOAK_ADMIN_*)")
+        if argo := self.argocd:
+            lines += [
+                f"argocd          {argo.url}  as admin (password in {argo.admin_password_file});"
+                f" `argocd login {argo.url.removeprefix('http://')} --plaintext`",
+                f"gitops repo     {argo.repo.url}  (git clone, push: Argo CD syncs on push)",
+            ]
         return lines

@@ -26,6 +26,18 @@ _GO_BINARIES = {
     "kwok": ("kwok", "KWOK_VERSION"),
     "kustomize": ("kustomize", "KUSTOMIZE_VERSION"),
     "helm": ("helm", "HELM_VERSION"),
+    # Argo CD: one multi-call binary, hard-linked under each component's name
+    **dict.fromkeys(
+        (
+            "argocd",
+            "argocd-server",
+            "argocd-repo-server",
+            "argocd-cmp-server",
+            "argocd-application-controller",
+            "argocd-applicationset-controller",
+        ),
+        ("argocd", "ARGOCD_VERSION"),
+    ),
 }
 
 
@@ -58,6 +70,14 @@ def binary(name: str) -> Path:
         if os.access(path, os.X_OK):
             return path
     raise StackError(f"{name} not found in {', '.join(map(str, candidates))}: {BUILD_HINT}")
+
+
+def argocd_crds() -> list[Path]:
+    """Argo CD's CustomResourceDefinitions, copied from its release by tools/build.sh."""
+    crds = sorted((binary("argocd").parent / "crds").glob("*-crd.yaml"))
+    if not crds:
+        raise StackError(f"Argo CD's CRDs not found beside {binary('argocd')}: {BUILD_HINT}")
+    return crds
 
 
 def keycloak_home() -> Path:

@@ -15,8 +15,11 @@ Manifest = dict[str, Any]
 
 POD_SECURITY_LABELS: Final = {
     "pod-security.kubernetes.io/enforce": "restricted",
+    "pod-security.kubernetes.io/audit": "restricted",
     "pod-security.kubernetes.io/warn": "restricted",
 }
+"""A preview namespace's Pod Security labels: those of the environment namespaces
+(charts/plattr/files/platform-namespaces.yaml; tests/unit/test_namespace_labels.py)."""
 
 
 def application(plan: Plan) -> Manifest:

@@ -12,12 +12,14 @@ from typing import Any
 import pytest
 
 from devstack import (
+    ArgoCD,
     ControlPlane,
     Keycloak,
     KubeControllers,
     Moto,
     Postgres,
     Service,
+    start_argocd,
     start_control_plane,
     start_keycloak,
     start_kube_controllers,
@@ -81,6 +83,16 @@ def db_admin_secret_arn(moto: Moto, postgres: Postgres) -> str:
 @pytest.fixture(scope="session")
 def keycloak(stack_dir: Path) -> Iterator[Keycloak]:
     server = start_keycloak(stack_dir)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def argo_cd(control_plane: ControlPlane, stack_dir: Path) -> Iterator[ArgoCD]:
+    """Argo CD with the Plattr plugin on the session's API server, over an empty GitOps repo
+    (`argo_cd.repo.url`) whose pushes reach it by webhook. No AppProject or ApplicationSet of
+    Plattr's: a test applies what it needs (devstack.argocd.platform_objects)."""
+    server = start_argocd(control_plane, stack_dir)
     yield server
     server.stop()
 

@@ -6,6 +6,7 @@
 #   kwok-<v>/kwok                                                         (Go, tools/kwok)
 #   keycloak-<v>/  the keycloak-quarkus-dist zip from Maven Central, unpacked
 #   argocd-<v>/argocd and hard links to it under each component's name      (Go, tools/argocd)
+#   argocd-<v>/crds/  Argo CD's CustomResourceDefinitions, from the same release's module
 # A second run only checks that the files exist. When KUBEBUILDER_ASSETS is set (the envtest
 # convention: a directory holding kube-apiserver and etcd), those two are used from there and
 # not built. Versions live in tools/versions.env.
@@ -148,8 +149,20 @@ build_argocd() {
   for name in "${ARGOCD_COMPONENTS[@]}"; do ln -f "$dir/argocd" "$dir/$name"; done
 }
 
+# The release's CRDs (manifests/crds/*-crd.yaml), which devstack installs before Argo CD starts.
+copy_argocd_crds() {
+  local dir="$CACHE/argocd-$ARGOCD_VERSION/crds" module
+  compgen -G "$dir/*-crd.yaml" >/dev/null && return 0
+  module="$(cd "$ARGOCD_MODULE" && go mod download -json "github.com/argoproj/argo-cd/v3@$ARGOCD_VERSION" |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["Dir"])')"
+  mkdir -p "$dir"
+  cp "$module"/manifests/crds/*-crd.yaml "$dir/"
+  chmod 644 "$dir"/*-crd.yaml  # the module cache is read-only
+}
+
 mkdir -p "$CACHE"
 build_go_tools
 fetch_keycloak
 build_argocd
+copy_argocd_crds
 echo "tools ready in $CACHE" >&2

@@ -1,4 +1,7 @@
-"""Kubernetes namespaces: the platform's own and the environments', with resource quotas."""
+"""Kubernetes namespaces: the platform's own and the environments', with resource quotas.
+
+The environment namespaces carry the labels of charts/plattr/files/platform-namespaces.yaml
+(their environment, Pod Security `restricted`), the file the local stack reads too."""
 
 from __future__ import annotations
 
@@ -6,6 +9,8 @@ from typing import Any
 
 from aws_cdk import aws_eks as eks
 from constructs import Construct
+
+from .repo_files import namespace_labels
 
 SYSTEM_NAMESPACE = "plattr-system"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "plattr-cdk"}
@@ -39,11 +44,11 @@ QUOTAS: dict[str, dict[str, str]] = {
 }
 
 
-def namespace(name: str) -> dict[str, Any]:
+def namespace(name: str, labels: dict[str, str] | None = None) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "Namespace",
-        "metadata": {"name": name, "labels": dict(MANAGED_BY)},
+        "metadata": {"name": name, "labels": {**MANAGED_BY, **(labels or {})}},
     }
 
 
@@ -68,5 +73,5 @@ def environment_namespaces(scope: Construct, cluster: eks.ICluster) -> None:
             scope,
             f"{name.capitalize()}Namespace",
             cluster=cluster,
-            manifest=[namespace(name), resource_quota(name, hard)],
+            manifest=[namespace(name, namespace_labels(name)), resource_quota(name, hard)],
         )

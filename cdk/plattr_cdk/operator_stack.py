@@ -152,22 +152,21 @@ class PlattrOperatorStack(Stack):
             ),
             "BUCKET_PREFIX": settings.bucket_prefix,
         }
-        secret_env: dict[str, dict[str, str]] = {}
+        values: dict[str, Any] = {}
         if settings.addons.keycloak:
             env["KEYCLOAK_URL"] = addons.keycloak_url(settings.base_domain)
             env["KEYCLOAK_ADMIN_USER"] = addons.KEYCLOAK_ADMIN_USER
-            secret_env["KEYCLOAK_ADMIN_PASSWORD"] = {
-                "name": addons.KEYCLOAK_ADMIN_SECRET,
-                "key": "password",
-            }
+            # Read through the API, not mounted: the controller starts before the Secret
+            # exists (cdk/README.md's one step after the first deploy) and picks it up then.
+            values["keycloakAdminSecret"] = addons.KEYCLOAK_ADMIN_SECRET
         return {
+            **values,
             "image": {
                 "repository": repository.repository_uri,
                 "tag": settings.controller_image_tag,
             },
             "serviceAccount": {"create": True, "name": SERVICE_ACCOUNT, "roleArn": role.role_arn},
             "env": env,
-            "secretEnv": secret_env,
         }
 
     def _crds(self, cluster: eks.ICluster) -> list[eks.KubernetesManifest]:

@@ -11,6 +11,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 CHART_DIR = REPO_ROOT / "charts" / "plattr"
 # The plugin sidecar as values for the argo-cd chart, kept beside its kustomize twin.
 ARGOCD_VALUES = REPO_ROOT / "argocd" / "repo-server" / "argo-cd-values.yaml"
+# The environment namespaces and their labels, shared with the local stack and the chart.
+PLATFORM_NAMESPACES = CHART_DIR / "files" / "platform-namespaces.yaml"
 SIDECAR = "plattr-cmp"
 
 
@@ -29,6 +31,14 @@ def load_crds(chart_dir: Path = CHART_DIR) -> list[dict[str, Any]]:
             if isinstance(document, dict) and document.get("kind") == "CustomResourceDefinition":
                 crds.append(document)
     return crds
+
+
+def namespace_labels(name: str, path: Path = PLATFORM_NAMESPACES) -> dict[str, str]:
+    """The labels of environment namespace `name`: its environment and Pod Security's."""
+    shared: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if name not in shared["environments"]:
+        raise ValueError(f"{path}: {name!r} is not one of environments {shared['environments']}")
+    return {shared["environmentLabel"]: name, **shared["podSecurity"]}
 
 
 def argocd_values(image: str, env: dict[str, str], path: Path = ARGOCD_VALUES) -> dict[str, Any]:

@@ -10,8 +10,8 @@ KubeObject = dict[str, Any]
 
 
 class ApiResource(NamedTuple):
-    """A resource on the API: its kind, its path, and the label selector that limits a
-    list or a watch of it to the objects of interest (None: all of them)."""
+    """A resource on the API: its kind, its path, and the label and field selectors that
+    limit a list or a watch of it to the objects of interest (None: all of them)."""
 
     name: str
     """The kind, e.g. `Deployment`."""
@@ -19,6 +19,7 @@ class ApiResource(NamedTuple):
     """`/api/v1` for the core group, else `/apis/<group>/<version>`."""
     plural: str
     label_selector: str | None = None
+    field_selector: str | None = None
 
     def collection(self, namespace: str | None = None) -> str:
         """The path of every object (in `namespace`, if given)."""

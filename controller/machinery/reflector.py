@@ -55,9 +55,10 @@ class Reflector:
         self._clock = clock
         self._path = kind.collection(namespace)
         self._resource_version: str | None = None
-        self._query: dict[str, str | int | bool] = (
-            {"labelSelector": kind.label_selector} if kind.label_selector else {}
-        )
+        selectors = {"labelSelector": kind.label_selector, "fieldSelector": kind.field_selector}
+        self._query: dict[str, str | int | bool] = {
+            name: value for name, value in selectors.items() if value
+        }
 
     @property
     def scope(self) -> str:

@@ -14,6 +14,11 @@ rotated secret from an unchanged one without ever comparing the secret itself.
 Every request names its realm in its path, so ensures of different realms run in parallel,
 at most `concurrency` at a time (KEYCLOAK_CONCURRENCY), on one admin token that is renewed
 once, under a lock, when it nears its expiry.
+
+The admin credentials are read at the start of every call (from a Secret, in a cluster):
+while they are missing each call fails with `AuthCredentialsMissing`, naming the Secret and
+how to create it; once they are there (or change) the provisioner logs in with them, without
+a restart.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import secrets
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 from urllib.parse import quote, urlsplit
@@ -48,7 +54,50 @@ DEFAULT_CONCURRENCY: Final = 2  # KEYCLOAK_CONCURRENCY; docs/figures.md has the 
 TOKEN_MARGIN: Final = timedelta(seconds=10)  # renew the admin token this long before expiry
 NOT_FOUND: Final = 404
 CONFLICT: Final = 409
+CREDENTIALS_MISSING: Final = "AuthCredentialsMissing"
 ProviderSecret = Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class AdminCredentials:
+    """Who the provisioner logs in to Keycloak's admin API as."""
+
+    username: str
+    password: str = field(repr=False)
+
+
+AdminSecret = AdminCredentials | Callable[[], AdminCredentials]
+"""The credentials, or what reads them on each call (raising `ProvisionerError`)."""
+
+
+def admin_credentials(
+    data: Mapping[str, str] | None, secret: str, default_user: str | None = None
+) -> AdminCredentials:
+    """The credentials in the decoded data of Secret `secret` (`namespace/name`; None: no such
+    Secret): keys `username` (else `default_user`) and `password`."""
+    namespace, _, name = secret.partition("/")
+    create = (
+        f"kubectl -n {namespace} create secret generic {name} "
+        "--from-literal=username=<admin user> --from-literal=password=<its password>"
+    )
+    if data is None:
+        raise ProvisionerError(
+            CREDENTIALS_MISSING,
+            f"Keycloak's admin credentials are missing: there is no Secret {secret} "
+            f"(KEYCLOAK_ADMIN_SECRET); create it with `{create}`; the controller reads it "
+            "when it appears, no restart needed",
+        )
+    username = data.get("username", "").strip() or default_user or ""
+    password = data.get("password", "")
+    if missing := [
+        key for key, value in (("username", username), ("password", password)) if not value
+    ]:
+        raise ProvisionerError(
+            CREDENTIALS_MISSING,
+            f"Secret {secret} (KEYCLOAK_ADMIN_SECRET) has no {' and no '.join(missing)}; "
+            f"recreate it with `{create}`",
+        )
+    return AdminCredentials(username, password)
 
 
 def issuer_url(keycloak_url: str, realm: str) -> str:
@@ -115,56 +164,73 @@ def provider_representation(alias: str, client_id: str, client_secret: str) -> d
 
 class KeycloakProvisioner:
     """`AuthProvisioner` on Keycloak's admin REST API (python-keycloak's connection: the
-    admin token, its renewal, the HTTP session). `calls` counts admin API requests: GET as
-    reads, POST/PUT/DELETE as writes (token requests apart)."""
+    admin token, its renewal, the HTTP session). `connect` makes python-keycloak's admin
+    client for a set of credentials; `credentials` are those credentials, or what reads them.
+    `calls` counts admin API requests: GET as reads, POST/PUT/DELETE as writes (token
+    requests apart)."""
 
     def __init__(
         self,
-        admin: Any,
+        connect: Callable[[AdminCredentials], Any],
+        credentials: AdminSecret,
         *,
         keycloak_url: str,
         identity_providers: ProviderSecret | Callable[[], ProviderSecret] = {},  # noqa: B006
-        hidden: Sequence[str] = (),
         concurrency: int = DEFAULT_CONCURRENCY,
     ) -> None:
-        self._connection = admin.connection
+        self._connect = connect
+        self._credentials = credentials
+        self._connection: Any = None
+        self._logged_in_as: AdminCredentials | None = None
         self._url = keycloak_url.rstrip("/")
         self._providers = identity_providers
-        self._hidden = tuple(hidden)
         self._slots = threading.BoundedSemaphore(concurrency)
         self._token_lock = threading.Lock()
         self.calls = CallCounter()
-        session = self._connection._s  # python-keycloak's requests.Session for admin calls
-        session.hooks["response"].append(self._count)
 
     @classmethod
     def from_settings(
         cls,
         *,
         url: str,
-        admin_user: str,
-        admin_password: str,
+        credentials: AdminSecret,
         admin_realm: str = ADMIN_REALM,
         identity_providers: ProviderSecret | Callable[[], ProviderSecret] = {},  # noqa: B006
         concurrency: int = DEFAULT_CONCURRENCY,
     ) -> KeycloakProvisioner:
-        """Logs in lazily, on the first call (the controller starts even if Keycloak is down)."""
-        admin = KeycloakAdmin(
-            server_url=url,
-            username=admin_user,
-            password=admin_password,
-            realm_name=admin_realm,
-            user_realm_name=admin_realm,
-            timeout=TIMEOUT_SECONDS,
-            pool_maxsize=concurrency,
-        )
+        """Logs in lazily, on the first call (the controller starts even if Keycloak is down
+        or its credentials are not there yet)."""
+
+        def connect(admin: AdminCredentials) -> KeycloakAdmin:
+            return KeycloakAdmin(
+                server_url=url,
+                username=admin.username,
+                password=admin.password,
+                realm_name=admin_realm,
+                user_realm_name=admin_realm,
+                timeout=TIMEOUT_SECONDS,
+                pool_maxsize=concurrency,
+            )
+
         return cls(
-            admin,
+            connect,
+            credentials,
             keycloak_url=url,
             identity_providers=identity_providers,
-            hidden=[admin_password],
             concurrency=concurrency,
         )
+
+    def _login(self) -> AdminCredentials:
+        """The current credentials; a new connection (logged in on its first request) when
+        they changed."""
+        credentials = self._credentials() if callable(self._credentials) else self._credentials
+        with self._token_lock:
+            if credentials != self._logged_in_as:
+                self._connection = self._connect(credentials).connection
+                session = self._connection._s  # python-keycloak's requests.Session
+                session.hooks["response"].append(self._count)
+                self._logged_in_as = credentials
+        return credentials
 
     def _count(self, response: Any, *_: Any, **__: Any) -> None:
         self.calls.record(write=response.request.method != "GET")
@@ -253,12 +319,12 @@ class KeycloakProvisioner:
 
     def _request(self, method: str, path: str, body: Any = None, **query: str) -> Any:
         """One admin request on the shared, renewed token (python-keycloak's raw calls)."""
-        self._authorise()
+        connection = self._authorised()
         if method == "GET":
-            return self._connection.raw_get(path, **query)
+            return connection.raw_get(path, **query)
         if method == "DELETE":
-            return self._connection.raw_delete(path)
-        send = self._connection.raw_post if method == "POST" else self._connection.raw_put
+            return connection.raw_delete(path)
+        send = connection.raw_post if method == "POST" else connection.raw_put
         return send(path, json.dumps(body))
 
     def _get(self, path: str, **query: str) -> Any:
@@ -275,8 +341,9 @@ class KeycloakProvisioner:
     def _delete(self, path: str) -> None:
         _check(self._request("DELETE", path))
 
-    def _authorise(self) -> None:
-        """Log in, or renew the token shortly before it expires: once, for every thread."""
+    def _authorised(self) -> Any:
+        """The connection, logged in, its token renewed shortly before it expires: once, for
+        every thread."""
         with self._token_lock:
             connection = self._connection
             if connection.token is None:
@@ -285,13 +352,15 @@ class KeycloakProvisioner:
                 datetime.now(tz=UTC) + TOKEN_MARGIN
             ):
                 connection.refresh_token()
+            return connection
 
     @contextmanager
     def _session(self, target: Target, action: str, hidden: Sequence[str]) -> Iterator[None]:
-        """Work on the target's realm, at most `concurrency` callers at a time; errors become
+        """Work on the target's realm, at most `concurrency` callers at a time, as the current
+        admin credentials (`AuthCredentialsMissing` while there are none); errors become
         ProvisionerErrors that name Keycloak, the realm and the fix, never a secret."""
-        secrets_ = (*self._hidden, *hidden)
         with self._slots:
+            secrets_ = (self._login().password, *hidden)
             try:
                 yield
             except KeycloakConnectionError as exc:
@@ -306,8 +375,9 @@ class KeycloakProvisioner:
                 ) from None
             except KeycloakError as exc:
                 fix = (
-                    "check KEYCLOAK_ADMIN_USER/KEYCLOAK_ADMIN_PASSWORD and that the user has "
-                    "the admin role in the master realm"
+                    "check the admin credentials (the Secret KEYCLOAK_ADMIN_SECRET names, or "
+                    "KEYCLOAK_ADMIN_USER/KEYCLOAK_ADMIN_PASSWORD) and that the user has the "
+                    "admin role in the master realm"
                     if exc.response_code in (401, 403)
                     else "see Keycloak's log for the cause"
                 )

@@ -11,10 +11,11 @@ import pytest
 import yaml
 from aws_cdk import Stack
 from aws_cdk.assertions import Annotations, Match
-from plattr_cdk.namespaces import QUOTAS
+from plattr_cdk.namespaces import MANAGED_BY, QUOTAS
 from plattr_cdk.operator_stack import APP_ROLE_PREFIX
 from plattr_cdk.repo_files import CHART_DIR, argocd_values, chart_missing_reason, load_crds
 
+from devstack.controlplane import ENVIRONMENT_NAMESPACES, environment_namespace
 from tests.support.cdk_helpers import (
     BYO_CONTEXT,
     COMMON_CONTEXT,
@@ -44,6 +45,17 @@ def test_system_and_environment_namespaces_with_quotas(mode: Mode) -> None:
     assert quotas["production-quota"]["spec"]["hard"]["requests.cpu"] == "8"
     assert quotas["staging-quota"]["spec"]["hard"]["limits.memory"] == "16Gi"
     assert quotas["uat-quota"]["spec"]["hard"]["pods"] == "50"
+
+
+def test_environment_namespaces_are_labelled_as_the_local_stack_labels_them(mode: Mode) -> None:
+    """Both read charts/plattr/files/platform-namespaces.yaml: Pod Security `restricted`
+    (enforce, audit, warn) and the environment label the tenancy admission policy selects."""
+    namespaces = objects_of_kind(template(mode[1], OPERATOR), "Namespace")
+    for name in ENVIRONMENT_NAMESPACES:
+        local = environment_namespace(name)["metadata"]["labels"]
+        synthesized = namespaces[name]["metadata"]["labels"]  # with CDK's own prune label
+        assert synthesized.items() >= {**local, **MANAGED_BY}.items()
+        assert local["pod-security.kubernetes.io/enforce"] == "restricted"
 
 
 def test_operator_repository_keeps_25_images(mode: Mode) -> None:
@@ -183,9 +195,8 @@ def test_plattr_release_comes_from_the_local_chart_with_the_controllers_env(mode
     assert env["BASE_DOMAIN"] == COMMON_CONTEXT["baseDomain"]
     assert env["KEYCLOAK_URL"] == f"https://keycloak.{COMMON_CONTEXT['baseDomain']}"
     assert env["DB_HOST"] == (TOKEN if name == "infra" else BYO_CONTEXT["auroraEndpoint"])
-    assert values["secretEnv"] == {
-        "KEYCLOAK_ADMIN_PASSWORD": {"name": "keycloak-admin", "key": "password"}
-    }
+    assert values["keycloakAdminSecret"] == "keycloak-admin"
+    assert "secretEnv" not in values
 
 
 def test_infra_mode_wires_the_infra_stacks_resources(infra_mode: dict[str, Stack]) -> None:
@@ -335,7 +346,7 @@ def test_add_on_flags_turn_their_resources_off(tmp_path_factory: pytest.TempPath
     env = releases["plattr-operator"]["Values"]["env"]
     assert "KEYCLOAK_URL" not in env
     assert "KEYCLOAK_ADMIN_USER" not in env
-    assert releases["plattr-operator"]["Values"]["secretEnv"] == {}
+    assert "keycloakAdminSecret" not in releases["plattr-operator"]["Values"]
 
 
 def test_missing_flags_are_an_error_on_the_operator_stack_only(
@@ -450,6 +461,5 @@ def test_the_chart_renders_with_these_values(mode: Mode, tmp_path: Path) -> None
     env = {e["name"]: e for e in pod["containers"][0]["env"]}
     assert env["BASE_DOMAIN"]["value"] == COMMON_CONTEXT["baseDomain"]
     assert env["LEASE_NAMESPACE"]["value"] == "plattr-system"
-    assert env["KEYCLOAK_ADMIN_PASSWORD"]["valueFrom"] == {
-        "secretKeyRef": {"name": "keycloak-admin", "key": "password"}
-    }
+    assert env["KEYCLOAK_ADMIN_SECRET"]["value"] == "plattr-system/keycloak-admin"
+    assert "KEYCLOAK_ADMIN_PASSWORD" not in env

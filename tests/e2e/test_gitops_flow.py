@@ -289,9 +289,18 @@ def sidecar_env(plane: ControlPlane) -> dict[str, str]:
 
 
 def deployment_env(manifests: Sequence[Manifest]) -> dict[str, str]:
+    """The chart's plain values, and the dashboard's token from the chart's Secret (the
+    dashboard is closed by default)."""
     (deployment,) = (m for m in manifests if m["kind"] == "Deployment")
     container = deployment["spec"]["template"]["spec"]["containers"][0]
-    return {e["name"]: e["value"] for e in container["env"] if "value" in e}
+    env = {e["name"]: e["value"] for e in container["env"] if "value" in e}
+    (ref,) = (
+        e["valueFrom"]["secretKeyRef"] for e in container["env"] if e["name"] == "DASHBOARD_TOKEN"
+    )
+    (secret,) = (
+        m for m in manifests if m["kind"] == "Secret" and m["metadata"]["name"] == ref["name"]
+    )
+    return env | {"DASHBOARD_TOKEN": base64.b64decode(secret["data"][ref["key"]]).decode()}
 
 
 def service_account_kubeconfig(plane: ControlPlane, path: Path) -> Path:
@@ -331,6 +340,7 @@ def store_provider_secret(plane: ControlPlane) -> Ref:
 class RunningController:
     service: Service
     url: str
+    token: str = field(repr=False)
 
     @property
     def services(self) -> tuple[Service, ...]:
@@ -338,7 +348,8 @@ class RunningController:
         return (self.service,)
 
     def get(self, path: str) -> httpx.Response:
-        return httpx.get(f"{self.url}{path}", timeout=10)
+        headers = {"Authorization": f"Bearer {self.token}"}
+        return httpx.get(f"{self.url}{path}", headers=headers, timeout=10)
 
     def api(self, collection: str) -> list[dict[str, Any]]:
         """The items of a dashboard API list."""
@@ -388,7 +399,7 @@ def controller(
         "METRICS_PORT": str(port),
     }
     service = spawn("plattr-controller", [BIN / "plattr-controller"], scratch, env=env)
-    running = RunningController(service, f"http://127.0.0.1:{port}")
+    running = RunningController(service, f"http://127.0.0.1:{port}", env["DASHBOARD_TOKEN"])
     try:
         wait_until(lambda: _ready(running), "ready and leading", TIMEOUT, service)
         yield running

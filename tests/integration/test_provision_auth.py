@@ -15,7 +15,11 @@ import httpx
 import pytest
 from keycloak import KeycloakAdmin
 
-from controller.provisioners.auth import SECRET_DIGEST_KEY, KeycloakProvisioner
+from controller.provisioners.auth import (
+    SECRET_DIGEST_KEY,
+    AdminCredentials,
+    KeycloakProvisioner,
+)
 from controller.provisioners.interfaces import AuthCredentials, ProvisionerError
 from devstack import Keycloak
 from plattr.naming import Target
@@ -37,8 +41,7 @@ def _provisioner(
 ) -> KeycloakProvisioner:
     return KeycloakProvisioner.from_settings(
         url=keycloak.url,
-        admin_user=keycloak.admin_user,
-        admin_password=keycloak.admin_password,
+        credentials=AdminCredentials(keycloak.admin_user, keycloak.admin_password),
         identity_providers=PROVIDERS_SECRET if providers is None else providers,
     )
 
@@ -254,8 +257,7 @@ def test_many_realms_at_once(keycloak: Keycloak) -> None:
     """More ensures than the concurrency allows, from more threads: each realm is whole."""
     provisioner = KeycloakProvisioner.from_settings(
         url=keycloak.url,
-        admin_user=keycloak.admin_user,
-        admin_password=keycloak.admin_password,
+        credentials=AdminCredentials(keycloak.admin_user, keycloak.admin_password),
         identity_providers=PROVIDERS_SECRET,
         concurrency=2,
     )
@@ -306,7 +308,7 @@ def test_no_secret_in_logs(
 def test_wrong_admin_password_is_reported_without_it(keycloak: Keycloak, target: Target) -> None:
     wrong = "wrong-" + uuid.uuid4().hex
     provisioner = KeycloakProvisioner.from_settings(
-        url=keycloak.url, admin_user=keycloak.admin_user, admin_password=wrong
+        url=keycloak.url, credentials=AdminCredentials(keycloak.admin_user, wrong)
     )
     with pytest.raises(ProvisionerError) as caught:
         provisioner.ensure(target, [], _redirects(target))
@@ -317,7 +319,7 @@ def test_wrong_admin_password_is_reported_without_it(keycloak: Keycloak, target:
 
 def test_unreachable_keycloak_is_reported(target: Target) -> None:
     provisioner = KeycloakProvisioner.from_settings(
-        url="http://127.0.0.1:1", admin_user="admin", admin_password="irrelevant"
+        url="http://127.0.0.1:1", credentials=AdminCredentials("admin", "irrelevant")
     )
     with pytest.raises(ProvisionerError) as caught:
         provisioner.drop(target)

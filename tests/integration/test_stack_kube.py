@@ -92,7 +92,16 @@ def test_invalid_application_is_rejected_by_the_api_server(
 
 def _deployment(name: str, replicas: int) -> client.V1Deployment:
     labels = {"app": name}
-    container = client.V1Container(name="web", image="registry.example/web:1")
+    # Pod Security `restricted` holds in the environment namespaces (devstack labels them).
+    restricted = client.V1SecurityContext(
+        allow_privilege_escalation=False,
+        capabilities=client.V1Capabilities(drop=["ALL"]),
+        run_as_non_root=True,
+        seccomp_profile=client.V1SeccompProfile(type="RuntimeDefault"),
+    )
+    container = client.V1Container(
+        name="web", image="registry.example/web:1", security_context=restricted
+    )
     return client.V1Deployment(
         metadata=client.V1ObjectMeta(name=name),
         spec=client.V1DeploymentSpec(

@@ -20,7 +20,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from psycopg import errors, sql
 
-from controller.provisioners.auth import KeycloakProvisioner
+from controller.provisioners.auth import AdminCredentials, KeycloakProvisioner
 from controller.provisioners.database import PostgresProvisioner
 from controller.provisioners.db_admin import admin_conninfo
 from controller.provisioners.interfaces import ProvisionerError
@@ -322,8 +322,7 @@ def test_anonymous_clients_get_nothing_but_public_reads(moto: Moto, storage: S3P
 def test_one_apps_client_is_unknown_in_another_apps_realm(keycloak: Keycloak) -> None:
     auth = KeycloakProvisioner.from_settings(
         url=keycloak.url,
-        admin_user=keycloak.admin_user,
-        admin_password=keycloak.admin_password,
+        credentials=AdminCredentials(keycloak.admin_user, keycloak.admin_password),
         identity_providers={},
     )
     production = Target(f"iso-{uuid.uuid4().hex[:6]}", "production")

@@ -256,6 +256,13 @@ def _quiet(controller: ControllerProcess) -> bool:
     return controller.total("workqueue_depth") == 0
 
 
+def _settled(controller: ControllerProcess, seconds: float = 2.0) -> bool:
+    """Idle, and no write for `seconds`."""
+    writes = controller.writes()
+    time.sleep(seconds)
+    return _quiet(controller) and controller.writes() == writes
+
+
 # --- leader loss ---------------------------------------------------------------------------
 
 
@@ -301,8 +308,9 @@ def test_a_frozen_leader_is_replaced_and_writes_nothing_when_it_wakes(
 
     before = [new_app("before")]
     wait_all(lambda: not_running(kube, before), "app Running under the first leader")
-    wait_until(lambda: _quiet(first), "first leader idle", TIMEOUT)
-    time.sleep(1)
+    # Settled, not only an empty queue: a write still in flight between the count and the
+    # freeze would be charged to the woken leader.
+    wait_until(lambda: _settled(first), "first leader idle, its writes settled", TIMEOUT)
     writes_before_freeze = first.writes()
 
     first.signal(signal.SIGSTOP)

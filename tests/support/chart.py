@@ -32,8 +32,10 @@ CDK_VALUES: dict[str, Any] = {
         "LEASE_NAMESPACE": "plattr-system",
         "AWS_ACCOUNT_ID": "123456789012",
         "BUCKET_PREFIX": "plattr",
+        "KEYCLOAK_URL": "https://keycloak.apps.example.com",
+        "KEYCLOAK_ADMIN_USER": "plattr-admin",
     },
-    "secretEnv": {"KEYCLOAK_ADMIN_PASSWORD": {"name": "keycloak-admin", "key": "password"}},
+    "keycloakAdminSecret": "keycloak-admin",
 }
 
 

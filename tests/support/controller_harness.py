@@ -26,7 +26,7 @@ from controller.provisioners.db_admin import admin_conninfo
 from controller.provisioners.storage import S3Provisioner
 from controller.reconciler import Provisioners
 from controller.runtime import Controller
-from controller.services import provider_secret_reader
+from controller.services import keycloak_admin, provider_secret_reader
 from devstack import wait_until
 from plattr.models import Application
 from plattr.validation import decode
@@ -55,6 +55,7 @@ def controller_env(stack: LocalStack) -> dict[str, str]:
         "BASE_DOMAIN": BASE_DOMAIN,
         "OIDC_PROVIDER_ARN": OIDC_PROVIDER_ARN,
         "WORKERS": "2",
+        "DASHBOARD_AUTH": "none",  # loopback only; the tests that guard it set their own
     }
 
 
@@ -194,9 +195,9 @@ def running_controller(stack: LocalStack, **env: str) -> Iterator[Harness]:
     assert settings.keycloak is not None
     auth = KeycloakProvisioner.from_settings(
         url=settings.keycloak.url,
-        admin_user=settings.keycloak.admin_user,
-        admin_password=settings.keycloak.admin_password,
+        credentials=keycloak_admin(settings.keycloak, kube),
         identity_providers=provider_secret_reader(kube),
+        concurrency=settings.keycloak.concurrency,
     )
     controller = Controller(
         settings, kube, Provisioners(database, storage, auth), metrics, watch_seconds=60

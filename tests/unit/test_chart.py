@@ -4,6 +4,7 @@ controller's Dockerfile."""
 
 from __future__ import annotations
 
+import base64
 import re
 import subprocess
 import sys
@@ -103,6 +104,54 @@ def test_service_pdb_network_policy_and_spread_select_the_controller_pods() -> N
 
 
 @pytest.mark.needs_tools
+def test_only_the_ingress_controller_and_monitoring_reach_the_port_by_default() -> None:
+    (ingress,) = one(render_chart(), "NetworkPolicy")["spec"]["ingress"]
+    assert ingress["from"] == [
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}},
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}},
+    ]
+    opened = render_chart({"networkPolicy": {"extraIngressFrom": [{"namespaceSelector": {}}]}})
+    (ingress,) = one(opened, "NetworkPolicy")["spec"]["ingress"]
+    assert ingress["from"][-1] == {"namespaceSelector": {}}
+
+
+@pytest.mark.needs_tools
+def test_the_dashboard_requires_a_token_by_default_from_a_generated_secret() -> None:
+    manifests = render_chart()
+    env = env_of(container_of(manifests))
+    assert env["DASHBOARD_AUTH"] == "token"
+    secret = one(manifests, "Secret")
+    assert env["DASHBOARD_TOKEN"] == {
+        "secretKeyRef": {"name": secret["metadata"]["name"], "key": "token", "optional": True}
+    }
+    assert len(base64.b64decode(secret["data"]["token"])) >= 16
+    named = render_chart({"dashboard": {"tokenSecret": "dashboard-token"}})
+    assert not [m for m in named if m["kind"] == "Secret"]
+    assert env_of(container_of(named))["DASHBOARD_TOKEN"]["secretKeyRef"]["name"] == (
+        "dashboard-token"
+    )
+    opened = render_chart({"dashboard": {"auth": "none"}})
+    assert not [m for m in opened if m["kind"] == "Secret"]
+    assert "DASHBOARD_TOKEN" not in env_of(container_of(opened))
+    assert env_of(container_of(opened))["DASHBOARD_AUTH"] == "none"
+
+
+@pytest.mark.needs_tools
+def test_the_tenancy_policy_selects_the_namespaces_by_the_shared_label() -> None:
+    manifests = render_chart()
+    policy = one(manifests, "ValidatingAdmissionPolicy")
+    binding = one(manifests, "ValidatingAdmissionPolicyBinding")
+    assert binding["spec"]["policyName"] == policy["metadata"]["name"]
+    assert binding["spec"]["validationActions"] == ["Deny"]
+    shared = yaml.safe_load((CHART / "files" / "platform-namespaces.yaml").read_text())
+    assert binding["spec"]["matchResources"]["namespaceSelector"]["matchExpressions"] == [
+        {"key": shared["environmentLabel"], "operator": "Exists"}
+    ]
+    off = render_chart({"tenancyPolicy": {"enabled": False}})
+    assert not [m for m in off if m["kind"] == "ValidatingAdmissionPolicy"]
+
+
+@pytest.mark.needs_tools
 def test_service_monitor_scrapes_metrics_when_enabled() -> None:
     manifests = render_chart({"serviceMonitor": {"enabled": True, "labels": {"release": "prom"}}})
     monitor = one(manifests, "ServiceMonitor")
@@ -123,9 +172,7 @@ def test_cdk_values_render_their_env_secrets_and_service_account() -> None:
     env = env_of(container_of(manifests))
     for name, value in CDK_VALUES["env"].items():
         assert env[name] == value
-    assert env["KEYCLOAK_ADMIN_PASSWORD"] == {
-        "secretKeyRef": {"name": "keycloak-admin", "key": "password"}
-    }
+    assert env["KEYCLOAK_ADMIN_SECRET"] == "plattr-system/keycloak-admin"
     account = one(manifests, "ServiceAccount")
     assert account["metadata"]["name"] == "plattr-operator"
     assert account["metadata"]["annotations"] == CDK_VALUES["serviceAccount"]["annotations"]
@@ -137,17 +184,42 @@ def test_cdk_values_render_their_env_secrets_and_service_account() -> None:
 
 
 @pytest.mark.needs_tools
+def test_the_pod_starts_before_the_keycloak_admin_secret_exists() -> None:
+    """Nothing in the pod spec needs Keycloak's admin Secret: no env or volume reference to
+    it (a required one would keep the pod from starting until someone created it); the
+    controller is told its name and reads it through the API."""
+    manifests = render_chart(CDK_VALUES)
+    pod = one(manifests, "Deployment")["spec"]["template"]["spec"]
+    references = [
+        source
+        for container in pod["containers"]
+        for source in [
+            *(item.get("valueFrom", {}).get("secretKeyRef") for item in container["env"]),
+            *(item.get("secretRef") for item in container.get("envFrom", [])),
+        ]
+        if source
+    ] + [volume["secret"] for volume in pod.get("volumes", []) if "secret" in volume]
+    assert [ref for ref in references if not ref.get("optional")] == []
+    assert env_of(container_of(manifests))["KEYCLOAK_ADMIN_SECRET"] == (
+        "plattr-system/keycloak-admin"
+    )
+
+
+@pytest.mark.needs_tools
 def test_several_replicas_without_leader_election_are_refused() -> None:
     result = helm("template", RELEASE, str(CHART), values={"env": {"LEADER_ELECTION": "false"}})
     assert result.returncode != 0
     assert "replicaCount=2 needs leader election" in result.stderr
 
 
+KUBERNETES_STRUCTURES = {"resources", "ingressControllerNamespace", "monitoringNamespace"}
+
+
 def leaf_keys(values: dict[str, Any], prefix: str = "") -> Iterator[str]:
     """Documented keys: nested mappings are walked; maps meant for the user ({}) and
-    `resources` (a Kubernetes structure) are leaves."""
+    Kubernetes structures (`resources`, label selectors) are leaves."""
     for key, value in values.items():
-        if isinstance(value, dict) and value and key != "resources":
+        if isinstance(value, dict) and value and key not in KUBERNETES_STRUCTURES:
             yield from leaf_keys(value, f"{prefix}{key}.")
         else:
             yield f"{prefix}{key}"

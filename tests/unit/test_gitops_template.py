@@ -218,7 +218,7 @@ def test_platform_app_installs_the_chart_with_documented_values() -> None:
     chart_values = load(CHART / "values.yaml")
     assert set(values) <= set(chart_values)
     assert set(values["serviceAccount"]) <= set(chart_values["serviceAccount"])
-    assert "PASSWORD" not in " ".join(values["env"])  # passwords come through secretEnv
+    assert "PASSWORD" not in " ".join(values["env"])  # passwords stay in Secrets
 
 
 def test_platform_app_points_the_applicationsets_at_this_repo(tmp_path: Path) -> None:

@@ -24,13 +24,22 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- .Values.serviceAccount.name | default (include "plattr.fullname" .) -}}
 {{- end -}}
 
-{{/* The controller's environment: the chart's defaults, overridden by .Values.env. */}}
+{{/* The controller's environment: the chart's defaults (with keycloakAdminSecret, where the
+controller finds Keycloak's admin credentials), overridden by .Values.env. */}}
 {{- define "plattr.env" -}}
-{{- $defaults := dict "LEADER_ELECTION" "true" "LEASE_NAMESPACE" .Release.Namespace "METRICS_PORT" (toString .Values.port) -}}
+{{- $defaults := dict "LEADER_ELECTION" "true" "LEASE_NAMESPACE" .Release.Namespace "METRICS_PORT" (toString .Values.port) "DASHBOARD_AUTH" .Values.dashboard.auth -}}
+{{- with .Values.keycloakAdminSecret -}}
+{{- $_ := set $defaults "KEYCLOAK_ADMIN_SECRET" (printf "%s/%s" $.Release.Namespace .) -}}
+{{- end -}}
 {{- toYaml (merge (deepCopy .Values.env) $defaults) -}}
 {{- end -}}
 
 {{/* Where the leader Lease lives (the Role granting it is created there). */}}
 {{- define "plattr.leaseNamespace" -}}
 {{- (fromYaml (include "plattr.env" .)).LEASE_NAMESPACE -}}
+{{- end -}}
+
+{{/* The Secret with the dashboard's token (key `token`): the one named, or the chart's. */}}
+{{- define "plattr.dashboardTokenSecret" -}}
+{{- .Values.dashboard.tokenSecret | default (printf "%s-dashboard-token" (include "plattr.fullname" .)) -}}
 {{- end -}}

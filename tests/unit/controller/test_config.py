@@ -12,6 +12,7 @@ MINIMAL = {
     "BASE_DOMAIN": "apps.example.com",
     "AWS_REGION": "eu-west-1",
     "DB_ADMIN_URL": "postgresql://admin:hunter2@db:5432/plattr",
+    "DASHBOARD_AUTH": "none",
 }
 
 
@@ -63,17 +64,44 @@ def test_secret_arn_needs_db_host() -> None:
         "BASE_DOMAIN": "a.example.com",
         "AWS_REGION": "eu-west-1",
         "DB_SECRET_ARN": "arn:aws:secretsmanager:eu-west-1:1:secret:x",
+        "DASHBOARD_AUTH": "none",
     }
     with pytest.raises(ConfigError, match="DB_HOST: not set"):
         Settings.from_env(env)
     assert Settings.from_env({**env, "DB_HOST": "aurora"}).database.host == "aurora"
 
 
-def test_keycloak_is_all_or_nothing() -> None:
-    with pytest.raises(ConfigError, match="KEYCLOAK_ADMIN_PASSWORD: not set"):
+def test_keycloak_needs_its_url_and_one_source_of_admin_credentials() -> None:
+    url = {"KEYCLOAK_URL": "http://kc:8080"}
+    with pytest.raises(ConfigError, match="neither is set, but KEYCLOAK_URL is"):
+        Settings.from_env({**MINIMAL, **url, "KEYCLOAK_ADMIN_USER": "admin"})
+    with pytest.raises(ConfigError, match="KEYCLOAK_URL: not set"):
+        Settings.from_env({**MINIMAL, "KEYCLOAK_ADMIN_SECRET": "plattr-system/keycloak-admin"})
+    with pytest.raises(ConfigError, match="both set"):
         Settings.from_env(
-            {**MINIMAL, "KEYCLOAK_URL": "http://kc:8080", "KEYCLOAK_ADMIN_USER": "admin"}
+            {
+                **MINIMAL,
+                **url,
+                "KEYCLOAK_ADMIN_USER": "admin",
+                "KEYCLOAK_ADMIN_PASSWORD": "pw",
+                "KEYCLOAK_ADMIN_SECRET": "plattr-system/keycloak-admin",
+            }
         )
+    with pytest.raises(ConfigError, match="KEYCLOAK_ADMIN_SECRET='keycloak-admin': not"):
+        Settings.from_env({**MINIMAL, **url, "KEYCLOAK_ADMIN_SECRET": "keycloak-admin"})
+
+
+def test_keycloak_admin_secret_names_where_the_credentials_will_be() -> None:
+    env = {
+        **MINIMAL,
+        "KEYCLOAK_URL": "http://kc:8080/",
+        "KEYCLOAK_ADMIN_SECRET": "plattr-system/keycloak-admin",
+    }
+    keycloak = Settings.from_env(env).keycloak
+    assert keycloak is not None
+    assert keycloak.url == "http://kc:8080"
+    assert str(keycloak.admin_secret) == "plattr-system/keycloak-admin"
+    assert keycloak.admin_password is None
 
 
 def test_keycloak_concurrency_is_bounded() -> None:

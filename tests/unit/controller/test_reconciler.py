@@ -141,6 +141,27 @@ def test_without_a_deployment_the_app_stays_provisioning() -> None:
     world.reconcile()
     assert world.status["phase"] == "Provisioning"
     assert world.conditions()["DeploymentReady"] == ("False", "DeploymentNotFound")
+    message = next(c for c in world.status["conditions"] if c["type"] == "DeploymentReady")
+    assert "Argo CD" in message["message"]
+    assert "plattr render FILE | kubectl apply -f -" in message["message"]
+
+
+def test_an_application_outside_its_environments_namespace_is_not_provisioned() -> None:
+    obj = application()
+    obj["metadata"]["namespace"] = "default"
+    world = World(obj, deployment=False)
+    assert world.reconcile()  # nothing to retry
+    assert world.status["phase"] == "Failed"
+    assert "namespace default" in world.status["message"]
+    assert "namespace is staging" in world.status["message"]
+    assert "plattr render FILE | kubectl apply -f -" in world.status["message"]
+    assert (world.database.writes, world.storage.writes, world.auth.writes) == (0, 0, 0)
+    assert world.cluster.secrets == {}
+    assert FINALIZER not in world.obj["metadata"].get("finalizers", [])
+    assert [event.reason for _, event in world.cluster.events] == ["WrongNamespace"]
+    writes = world.writes()
+    assert world.reconcile()
+    assert world.writes() == writes  # said once
 
 
 def test_failures_retry_then_fail_with_the_reason_then_recover() -> None:

@@ -22,6 +22,7 @@ def controller() -> Controller:
             "BASE_DOMAIN": "apps.example.com",
             "AWS_REGION": "eu-west-1",
             "DB_ADMIN_URL": "postgresql://a:b@db/plattr",
+            "DASHBOARD_AUTH": "none",
         }
     )
     return Controller(

@@ -162,7 +162,9 @@ def test_only_reads(cache: ObjectCache) -> None:
 
 
 def test_the_controllers_http_app_serves_the_dashboard(cache: ObjectCache) -> None:
-    settings = DashboardSettings.from_env({"ARGOCD_URL": "https://argocd.example.org"})
+    settings = DashboardSettings.from_env(
+        {"DASHBOARD_AUTH": "none", "ARGOCD_URL": "https://argocd.example.org"}
+    )
     http = TestClient(create_app(view_of(cache), settings))
     [shop] = http.get("/api/v1/applications?environment=production").json()["items"]
     assert shop["argocdUrl"].startswith("https://argocd.example.org/")

@@ -75,6 +75,17 @@ def test_settings_refuse_token_mode_without_a_long_token() -> None:
     assert TOKEN not in repr(settings)
 
 
+def test_the_dashboard_is_closed_unless_opened_on_purpose() -> None:
+    """No DASHBOARD_AUTH means token: without a token the controller does not start, and the
+    message says how to give one, sign in with OIDC, or open it (DASHBOARD_AUTH=none)."""
+    with pytest.raises(ConfigError) as caught:
+        DashboardSettings.from_env({})
+    assert "DASHBOARD_TOKEN" in str(caught.value)
+    assert "DASHBOARD_AUTH=none" in str(caught.value)
+    assert DashboardSettings.from_env({"DASHBOARD_TOKEN": TOKEN}).auth == "token"
+    assert DashboardSettings.from_env({"DASHBOARD_AUTH": "none"}).auth == "none"
+
+
 def test_sessions_refuse_tampering_and_expire() -> None:
     now = [1000.0]
     oidc = OidcClient(oidc_settings(), clock=lambda: now[0])

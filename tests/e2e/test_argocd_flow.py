@@ -1,0 +1,192 @@
+"""The GitOps flow through real Argo CD only: a developer clones the GitOps repo, adds an app
+directory and pushes; the push reaches Argo CD by webhook, the environment's ApplicationSet
+(argocd/platform) makes an Argo CD Application, the repo-server renders it with Plattr's plugin
+(argocd-cmp-server running `plattr-cmp generate`), Argo CD syncs it, and the controller
+provisions the Plattr Application until it runs. Nothing here applies an app's manifests itself.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from controller.kinds import APPLICATION
+from devstack import ArgoCD, wait_until
+from devstack.argocd import (
+    NAMESPACE,
+    TEMPLATE,
+    platform_objects,
+    seed_gitops_repo,
+    sidecar_env,
+)
+from tests.support.controller_harness import Harness, running_controller
+from tests.support.stack import LocalStack
+
+pytestmark = [pytest.mark.stack, pytest.mark.slow]
+
+ENVIRONMENT = "staging"
+APP = "greeter"
+ARGO_APP = f"{ENVIRONMENT}-{APP}"  # the staging ApplicationSet's name template
+ARGO_API = f"/apis/argoproj.io/v1alpha1/namespaces/{NAMESPACE}"
+TIMEOUT = 180.0
+FIGURES = Path("test-artifacts") / "argocd-figures.json"
+
+
+def spec(**overrides: Any) -> dict[str, Any]:
+    """An app with a database, no ingress: Argo CD can call it Healthy (an Ingress stays
+    Progressing until a load balancer gives it an address, which nothing does here)."""
+    return {
+        "apiVersion": "platform.internal/v1alpha1",
+        "kind": "Application",
+        "metadata": {"name": APP},
+        "spec": {
+            "framework": "custom",
+            "environment": ENVIRONMENT,
+            "imageRef": "registry.example.test/greeter:1.0.0",
+            "port": 8080,
+            "ingress": {"enabled": False},
+            "database": {"enabled": True},
+            **overrides,
+        },
+    }
+
+
+class Clone:
+    """A developer's clone of the GitOps repo, pushing over HTTP like to a forge."""
+
+    def __init__(self, url: str, path: Path) -> None:
+        subprocess.run(["git", "clone", "--quiet", url, str(path)], check=True, timeout=60)
+        self.path = path
+
+    def git(self, *args: str) -> str:
+        argv = ["git", "-C", str(self.path), "-c", "user.name=dev", "-c", "user.email=dev@test"]
+        done = subprocess.run(
+            [*argv, *args], capture_output=True, text=True, check=False, timeout=60
+        )
+        assert done.returncode == 0, f"git {' '.join(args)}: {done.stderr}"
+        return done.stdout.strip()
+
+    def write_app(self, manifest: dict[str, Any]) -> None:
+        app_dir = self.path / "apps" / ENVIRONMENT / APP
+        app_dir.mkdir(parents=True, exist_ok=True)
+        (app_dir / "application.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False))
+
+    def push(self, message: str) -> str:
+        """Commit everything and push main; returns the commit."""
+        self.git("add", "--all")
+        self.git("commit", "--quiet", "--message", message)
+        self.git("push", "--quiet", "origin", "main")
+        return self.git("rev-parse", "HEAD")
+
+
+@pytest.fixture(scope="module")
+def gitops(
+    argo_cd: ArgoCD, stack: LocalStack, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[ArgoCD, Harness]]:
+    """The repo holds the template's settings; argocd/platform's AppProject and
+    ApplicationSets point at it; the controller runs. Afterwards the ApplicationSets go,
+    and with them every Application and what it deployed (their finalizers)."""
+    content = tmp_path_factory.mktemp("gitops-content")
+    (content / "plattr-settings.yaml").write_text((TEMPLATE / "plattr-settings.yaml").read_text())
+    seed_gitops_repo(argo_cd, content)
+    objects = platform_objects(argo_cd.repo.url)
+    # the controller shares the plugin sidecar's base domain (hosts, redirect URLs)
+    with running_controller(stack, BASE_DOMAIN=sidecar_env()["BASE_DOMAIN"]) as harness:
+        for obj in objects:
+            argo_cd.api.apply(obj)
+        try:
+            yield argo_cd, harness
+        finally:
+            for obj in objects:
+                if obj["kind"] == "ApplicationSet":
+                    argo_cd.api.request(
+                        "DELETE", f"{ARGO_API}/applicationsets/{obj['metadata']['name']}"
+                    )
+            wait_until(lambda: argo_cd.application(ARGO_APP) is None, f"{ARGO_APP} gone", TIMEOUT)
+            harness.wait_gone(APPLICATION, ENVIRONMENT, APP)
+
+
+def argo_status(argo_cd: ArgoCD) -> dict[str, Any]:
+    status: dict[str, Any] = (argo_cd.application(ARGO_APP) or {}).get("status") or {}
+    return status
+
+
+def synced_at(argo_cd: ArgoCD, revision: str) -> bool:
+    sync = argo_status(argo_cd).get("sync") or {}
+    return sync.get("status") == "Synced" and sync.get("revision") == revision
+
+
+def comparison_errors(argo_cd: ArgoCD) -> list[str]:
+    conditions = argo_status(argo_cd).get("conditions") or []
+    return [c.get("message", "") for c in conditions if c.get("type") == "ComparisonError"]
+
+
+def record_figures(figures: dict[str, float]) -> None:
+    FIGURES.parent.mkdir(exist_ok=True)
+    known = json.loads(FIGURES.read_text()) if FIGURES.exists() else {}
+    FIGURES.write_text(json.dumps(known | figures, indent=2, sort_keys=True))
+
+
+def test_a_push_reaches_the_cluster_through_argocd_and_a_bad_spec_stops_at_argocd(
+    gitops: tuple[ArgoCD, Harness], tmp_path: Path
+) -> None:
+    argo_cd, harness = gitops
+    clone = Clone(argo_cd.repo.url, tmp_path / "clone")
+
+    # 1. A new app directory, pushed: Argo CD makes the Application, syncs it, and the
+    # controller provisions the app until it runs.
+    clone.write_app(spec())
+    started = time.monotonic()
+    revision = clone.push(f"Add {APP}")
+    wait_until(lambda: argo_cd.application(ARGO_APP) is not None, f"{ARGO_APP} made", TIMEOUT)
+    made = time.monotonic() - started
+    wait_until(lambda: synced_at(argo_cd, revision), f"{ARGO_APP} Synced", TIMEOUT)
+    synced = time.monotonic() - started
+    running = harness.wait_phase(APPLICATION, ENVIRONMENT, APP, "Running")
+    to_running = time.monotonic() - started
+    wait_until(
+        lambda: (argo_status(argo_cd).get("health") or {}).get("status") == "Healthy",
+        f"{ARGO_APP} Healthy",
+        TIMEOUT,
+    )
+    application = argo_cd.application(ARGO_APP) or {}
+    assert application["spec"]["source"]["plugin"]["name"] == "plattr-v1"
+    assert application["spec"]["destination"]["namespace"] == ENVIRONMENT
+    assert running["observedGeneration"] == 1
+    kinds = {r["kind"] for r in argo_status(argo_cd)["resources"]}
+    assert {"Application", "Deployment", "Service", "ServiceAccount"} <= kinds
+
+    # 2. An invalid spec, pushed: the plugin's message shows on the Argo CD Application, and
+    # the running app keeps its spec (Argo CD applies nothing it cannot render).
+    clone.write_app(spec(scaling={"min": 5, "max": 2}))
+    bad = clone.push(f"Break {APP}")
+    wait_until(lambda: bool(comparison_errors(argo_cd)), f"{ARGO_APP} ComparisonError", TIMEOUT)
+    (message,) = comparison_errors(argo_cd)
+    assert "plattr-cmp" in message
+    assert "spec.scaling: min (5) is greater than max (2)" in message
+    live = harness.get(APPLICATION, ENVIRONMENT, APP) or {}
+    assert live["metadata"]["generation"] == 1
+    assert "scaling" not in live["spec"]
+    assert harness.status(APPLICATION, ENVIRONMENT, APP)["phase"] == "Running"
+    assert bad != revision
+
+    # 3. Fixed, pushed: Argo CD renders and syncs again.
+    clone.write_app(spec())
+    fixed = clone.push(f"Fix {APP}")
+    wait_until(lambda: synced_at(argo_cd, fixed), f"{ARGO_APP} Synced again", TIMEOUT)
+    assert comparison_errors(argo_cd) == []
+
+    record_figures(
+        {
+            "push_to_argocd_application_s": round(made, 2),
+            "push_to_synced_s": round(synced, 2),
+            "push_to_running_s": round(to_running, 2),
+        }
+    )
