@@ -10,6 +10,7 @@ BENCHMARKS: Final = {
     "render": "benchmarks.render_bench",
     "dashboard": "benchmarks.dashboard_bench",
     "controller": "benchmarks.controller_bench",
+    "keycloak": "benchmarks.keycloak_bench",
 }
 
 

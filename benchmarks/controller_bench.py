@@ -1,13 +1,18 @@
 """Controller benchmark, on the local stack with a real `plattr-controller` process.
 
+0. With auth: Keycloak's floor, the same 100 realms (client, identity provider) created
+   directly through its admin API, one at a time and KEYCLOAK_CONCURRENCY at a time
+   (benchmarks/keycloak_bench.py), before the controller starts.
 1. 100 Applications (database, storage, auth), each with its rendered Deployment, applied at
-   once: time until all are Running, and each app's time from creation to Running.
+   once: time until all are Running, each app's time from creation to Running, and (with
+   auth) the ratio to the faster floor (target <= 1.5).
 2. A no-op resync of those 100: Kubernetes API requests, SQL statements, S3/IAM operations
    and Keycloak requests per app, reads and writes (the target is zero writes).
 3. 1,000 Applications in the cache: the controller's resident memory (target <= 200 MB).
 
 CONTROLLER_BENCH_AUTH=false leaves auth out of the 100 apps, to see the controller's own
-pace apart from Keycloak's realm creation (seconds per realm on a busy 2-core machine).
+pace apart from Keycloak's realm creation. The figures go to test-artifacts/bench-figures.json
+under `controller.auth100.*` (`controller.noauth100.*` without auth).
 """
 
 from __future__ import annotations
@@ -27,12 +32,15 @@ import httpx
 from kubernetes import config
 from prometheus_client.parser import text_string_to_metric_families
 
+from benchmarks import keycloak_bench
+from benchmarks.figures import record
 from benchmarks.stats import percentile
+from controller.config import KeycloakSettings
 from controller.kinds import APPLICATION, DEPLOYMENT, NAMESPACE, SECRET
 from controller.machinery.kube import Kube
 from controller.machinery.objects import ApiResource
 from controller.provisioners import identity_providers
-from devstack import Stack, wait_until
+from devstack import Keycloak, Stack, wait_until
 from devstack.ports import free_port
 from plattr.models import Application
 from plattr.validation import decode
@@ -53,6 +61,10 @@ KINDS: Final = {k.name: k for k in (APPLICATION, DEPLOYMENT, SERVICE_ACCOUNT)}
 TIMEOUT: Final = 900.0
 RESYNC_SECONDS: Final = 60
 WITH_AUTH: Final = os.environ.get("CONTROLLER_BENCH_AUTH", "true").lower() != "false"
+FIGURE_PREFIX: Final = "controller.auth100" if WITH_AUTH else "controller.noauth100"
+KEYCLOAK_CONCURRENCY: Final = int(
+    os.environ.get("KEYCLOAK_CONCURRENCY", KeycloakSettings.concurrency)
+)
 WRITE_VERBS: Final = [{"verb": verb} for verb in ("POST", "PUT", "PATCH", "DELETE")]
 RESYNC_FIGURES: Final = [
     ("Kubernetes API reads", "kube_api_requests_total", [{"verb": "GET"}]),
@@ -161,6 +173,10 @@ def main() -> None:
             kubeconfig = str(stack.env()["KUBECONFIG"])
             kube = Kube(config.new_client_from_config(config_file=kubeconfig))  # type: ignore[no-untyped-call]
             provider_secret(kube)
+            run = uuid.uuid4().hex[:4]
+            floor = None
+            if WITH_AUTH and stack.keycloak is not None:
+                floor = keycloak_floor(stack.keycloak, bench_names(run))
             port = free_port()
             env = {
                 "PATH": os.environ.get("PATH", ""),
@@ -171,12 +187,13 @@ def main() -> None:
                 "METRICS_PORT": str(port),
                 "RESYNC_SECONDS": str(RESYNC_SECONDS),
                 "TTL_SWEEP_SECONDS": "3600",
+                "KEYCLOAK_CONCURRENCY": str(KEYCLOAK_CONCURRENCY),
             }
             log = (state / "controller.log").open("ab")
             command = Path(sys.executable).parent / "plattr-controller"
             controller = subprocess.Popen([str(command)], env=env, stdout=log, stderr=log)
             wait(lambda: _ready(port), "controller ready")
-            running(kube, port, controller.pid)
+            running(kube, port, controller.pid, run, floor)
         finally:
             if controller is not None:
                 controller.send_signal(signal.SIGTERM)
@@ -191,9 +208,33 @@ def _ready(port: int) -> bool:
         return False
 
 
-def running(kube: Kube, port: int, pid: int) -> None:
-    run = uuid.uuid4().hex[:4]
-    names = [f"bench-{run}-{n:03d}" for n in range(FULL_APPS)]
+def bench_names(run: str) -> list[str]:
+    return [f"bench-{run}-{n:03d}" for n in range(FULL_APPS)]
+
+
+def keycloak_floor(keycloak: Keycloak, names: list[str]) -> float:
+    """Keycloak's own time for the realms of `names` (created, timed, deleted again): the
+    faster of one at a time and KEYCLOAK_CONCURRENCY at a time."""
+    keycloak_bench.warm_up(keycloak)
+    sequential = keycloak_bench.floor(keycloak, names, 1)
+    concurrent = keycloak_bench.floor(keycloak, names, KEYCLOAK_CONCURRENCY)
+    print(
+        f"Keycloak floor, the same {len(names)} realms through the admin API: "
+        f"{sequential:.1f} s one at a time, {concurrent:.1f} s {KEYCLOAK_CONCURRENCY} at a time"
+    )
+    record(
+        {
+            f"{FIGURE_PREFIX}.keycloak_floor_seconds": round(sequential, 2),
+            f"{FIGURE_PREFIX}.keycloak_floor_concurrent_seconds": round(concurrent, 2),
+            f"{FIGURE_PREFIX}.keycloak_concurrency": KEYCLOAK_CONCURRENCY,
+            f"{FIGURE_PREFIX}.keycloak_floor_load_average": round(os.getloadavg()[0], 2),
+        }
+    )
+    return min(sequential, concurrent)
+
+
+def running(kube: Kube, port: int, pid: int, run: str, floor: float | None) -> None:
+    names = bench_names(run)
     created: dict[str, float] = {}
     began = time.monotonic()
     for name in names:
@@ -212,10 +253,22 @@ def running(kube: Kube, port: int, pid: int) -> None:
 
     wait(all_running, f"{FULL_APPS} apps Running")
     latencies = [ready[n] - created[n] for n in names]
+    seconds = max(ready.values()) - began
     print(
-        f"all {FULL_APPS} Running {max(ready.values()) - began:.1f} s after the first was applied; "
+        f"all {FULL_APPS} Running {seconds:.1f} s after the first was applied; "
         f"per app p50 {percentile(latencies, 0.5):.1f} s, p95 {percentile(latencies, 0.95):.1f} s"
     )
+    record(
+        {
+            f"{FIGURE_PREFIX}.seconds_all_running": round(seconds, 2),
+            f"{FIGURE_PREFIX}.p50_seconds": round(percentile(latencies, 0.5), 2),
+            f"{FIGURE_PREFIX}.p95_seconds": round(percentile(latencies, 0.95), 2),
+            f"{FIGURE_PREFIX}.load_average": round(os.getloadavg()[0], 2),
+        }
+    )
+    if floor is not None:
+        print(f"ratio to Keycloak's floor ({floor:.1f} s): {seconds / floor:.2f} (target <= 1.5)")
+        record({f"{FIGURE_PREFIX}.ratio": round(seconds / floor, 2)})
 
     before = quiet(port)
     reconciles = total(before, "reconcile_total")

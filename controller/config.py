@@ -17,6 +17,7 @@ from typing import Final, Literal, TypeVar
 
 from controller.errors import ControllerError
 from controller.machinery.leader import LeaseSettings
+from controller.provisioners.auth import DEFAULT_CONCURRENCY
 from plattr.errors import SettingsError
 
 N = TypeVar("N", int, float)
@@ -73,6 +74,7 @@ class KeycloakSettings:
     admin_password: str | None = field(default=None, repr=False)
     admin_secret: SecretRef | None = None
     admin_realm: str = "master"
+    concurrency: int = DEFAULT_CONCURRENCY
 
 
 @dataclass(frozen=True)
@@ -217,6 +219,7 @@ def _keycloak(reader: _Reader) -> KeycloakSettings | None:
         admin_password=password,
         admin_secret=_secret_ref(reader, "KEYCLOAK_ADMIN_SECRET", secret) if secret else None,
         admin_realm=reader.text("KEYCLOAK_ADMIN_REALM", "master"),
+        concurrency=reader.number("KEYCLOAK_CONCURRENCY", DEFAULT_CONCURRENCY, int, low=1, high=16),
     )
 
 

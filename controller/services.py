@@ -97,6 +97,7 @@ def build_provisioners(settings: Settings, kube: Kube, metrics: Metrics) -> Prov
             credentials=keycloak_admin(keycloak, kube),
             admin_realm=keycloak.admin_realm,
             identity_providers=provider_secret_reader(kube),
+            concurrency=keycloak.concurrency,
         )
     database_provisioner = PostgresProvisioner(conninfo)
     counters = {"database": database_provisioner.calls, "storage": storage.calls}

@@ -1,30 +1,39 @@
 """The auth provisioner: a Keycloak realm per app and environment, its identity providers
 and one confidential OIDC client for the app.
 
-`ensure` reads the realm, its identity providers, its clients and the client's secret, then
-writes only what differs, so a no-op ensure makes four GETs and nothing else. Plattr owns
-these realms: identity providers not asked for are removed. Keycloak masks provider secrets
-when read back, so each provider carries a digest of its secret (`plattrSecretDigest`) to
-tell a rotated secret from an unchanged one without ever comparing the secret itself.
+Creating a realm is most of Keycloak's work (its default roles, clients, scopes, flows and
+keys; seconds on a busy machine), so a missing realm is created in one request: a realm
+representation with the client (and a client secret Plattr generates) and the identity
+providers embedded; nothing is read back. An existing realm is read in three GETs (the
+realm, its identity providers, the app's client by clientId, which carries its secret) and
+only what differs is written, so a no-op ensure writes nothing. Plattr owns these realms:
+identity providers not asked for are removed. Keycloak masks provider secrets when read
+back, so each provider carries a digest of its secret (`plattrSecretDigest`) to tell a
+rotated secret from an unchanged one without ever comparing the secret itself.
 
-python-keycloak addresses one realm at a time (`change_current_realm`), so calls are
-serialised by a lock; each ensure is a handful of requests.
+Every request names its realm in its path, so ensures of different realms run in parallel,
+at most `concurrency` at a time (KEYCLOAK_CONCURRENCY), on one admin token that is renewed
+once, under a lock, when it nears its expiry.
 
-The admin credentials are read on every call (from a Secret, in a cluster): while they are
-missing each call fails with `AuthCredentialsMissing`, naming the Secret and how to create
-it; once they are there (or change) the provisioner logs in with them, without a restart.
+The admin credentials are read at the start of every call (from a Secret, in a cluster):
+while they are missing each call fails with `AuthCredentialsMissing`, naming the Secret and
+how to create it; once they are there (or change) the provisioner logs in with them, without
+a restart.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
+import secrets
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from keycloak import KeycloakAdmin
 from keycloak.exceptions import KeycloakConnectionError, KeycloakError
@@ -41,6 +50,10 @@ log = logging.getLogger(__name__)
 ADMIN_REALM: Final = "master"
 TIMEOUT_SECONDS: Final = 10
 SECRET_DIGEST_KEY: Final = "plattrSecretDigest"  # noqa: S105 - a config key name
+DEFAULT_CONCURRENCY: Final = 2  # KEYCLOAK_CONCURRENCY; docs/figures.md has the measurements
+TOKEN_MARGIN: Final = timedelta(seconds=10)  # renew the admin token this long before expiry
+NOT_FOUND: Final = 404
+CONFLICT: Final = 409
 CREDENTIALS_MISSING: Final = "AuthCredentialsMissing"
 ProviderSecret = Mapping[str, str]
 
@@ -115,6 +128,27 @@ def client_representation(target: Target, redirect_uris: Sequence[str]) -> dict[
     }
 
 
+def realm_representation(
+    realm: str, client: dict[str, Any], providers: Sequence[dict[str, Any]]
+) -> dict[str, Any]:
+    """The whole realm in one representation: Keycloak creates it in one request."""
+    return {
+        "realm": realm,
+        "enabled": True,
+        "clients": [client],
+        "identityProviders": list(providers),
+    }
+
+
+def realm_path(realm: str) -> str:
+    return f"admin/realms/{quote(realm)}"
+
+
+def new_client_secret() -> str:
+    """A client secret as strong as the 32 characters Keycloak would generate."""
+    return secrets.token_urlsafe(32)
+
+
 def provider_representation(alias: str, client_id: str, client_secret: str) -> dict[str, Any]:
     return {
         "alias": alias,
@@ -129,8 +163,11 @@ def provider_representation(alias: str, client_id: str, client_secret: str) -> d
 
 
 class KeycloakProvisioner:
-    """`AuthProvisioner` on Keycloak's admin REST API (python-keycloak). `calls` counts
-    admin API requests: GET as reads, POST/PUT/DELETE as writes (token requests apart)."""
+    """`AuthProvisioner` on Keycloak's admin REST API (python-keycloak's connection: the
+    admin token, its renewal, the HTTP session). `connect` makes python-keycloak's admin
+    client for a set of credentials; `credentials` are those credentials, or what reads them.
+    `calls` counts admin API requests: GET as reads, POST/PUT/DELETE as writes (token
+    requests apart)."""
 
     def __init__(
         self,
@@ -139,14 +176,16 @@ class KeycloakProvisioner:
         *,
         keycloak_url: str,
         identity_providers: ProviderSecret | Callable[[], ProviderSecret] = {},  # noqa: B006
+        concurrency: int = DEFAULT_CONCURRENCY,
     ) -> None:
         self._connect = connect
         self._credentials = credentials
-        self._admin: Any = None
+        self._connection: Any = None
         self._logged_in_as: AdminCredentials | None = None
         self._url = keycloak_url.rstrip("/")
         self._providers = identity_providers
-        self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(concurrency)
+        self._token_lock = threading.Lock()
         self.calls = CallCounter()
 
     @classmethod
@@ -157,6 +196,7 @@ class KeycloakProvisioner:
         credentials: AdminSecret,
         admin_realm: str = ADMIN_REALM,
         identity_providers: ProviderSecret | Callable[[], ProviderSecret] = {},  # noqa: B006
+        concurrency: int = DEFAULT_CONCURRENCY,
     ) -> KeycloakProvisioner:
         """Logs in lazily, on the first call (the controller starts even if Keycloak is down
         or its credentials are not there yet)."""
@@ -169,18 +209,27 @@ class KeycloakProvisioner:
                 realm_name=admin_realm,
                 user_realm_name=admin_realm,
                 timeout=TIMEOUT_SECONDS,
+                pool_maxsize=concurrency,
             )
 
-        return cls(connect, credentials, keycloak_url=url, identity_providers=identity_providers)
+        return cls(
+            connect,
+            credentials,
+            keycloak_url=url,
+            identity_providers=identity_providers,
+            concurrency=concurrency,
+        )
 
     def _login(self) -> AdminCredentials:
-        """The current credentials; a new admin client when they changed (call under the lock)."""
+        """The current credentials; a new connection (logged in on its first request) when
+        they changed."""
         credentials = self._credentials() if callable(self._credentials) else self._credentials
-        if credentials != self._logged_in_as:
-            self._admin = self._connect(credentials)
-            session = self._admin.connection._s  # python-keycloak's requests.Session
-            session.hooks["response"].append(self._count)
-            self._logged_in_as = credentials
+        with self._token_lock:
+            if credentials != self._logged_in_as:
+                self._connection = self._connect(credentials).connection
+                session = self._connection._s  # python-keycloak's requests.Session
+                session.hooks["response"].append(self._count)
+                self._logged_in_as = credentials
         return credentials
 
     def _count(self, response: Any, *_: Any, **__: Any) -> None:
@@ -197,86 +246,121 @@ class KeycloakProvisioner:
         secret = self._providers() if callable(self._providers) else self._providers
         wanted = [provider_representation(p, *credentials_for(secret, p)) for p in providers]
         hidden = [p["config"]["clientSecret"] for p in wanted]
-        with self._realm(target, "ensure", hidden):
-            changed = self._ensure_realm(target.realm)
-            changed |= self._ensure_providers(wanted)
-            client_uuid, client_changed = self._ensure_client(
-                client_representation(target, redirect_uris)
-            )
-            client_secret = str(self._admin.get_client_secrets(client_uuid).get("value", ""))
-        if changed or client_changed:
+        client = client_representation(target, redirect_uris)
+        with self._session(target, "ensure", hidden):
+            realm = self._get(realm_path(target.realm))
+            if realm is None:
+                client_secret = new_client_secret()
+                representation = realm_representation(
+                    target.realm, {**client, "secret": client_secret}, wanted
+                )
+                _check(self._request("POST", "admin/realms", representation), CONFLICT)
+                changed = True
+            else:
+                changed = self._ensure_enabled(realm)
+                changed |= self._ensure_providers(target.realm, wanted)
+                client_secret, client_changed = self._ensure_client(target.realm, client)
+                changed |= client_changed
+        if changed:
             log.info("auth: realm %s provisioned", target.realm)
         credentials = AuthCredentials(
             issuer_url(self._url, target.realm), target.client_id, client_secret
         )
-        return credentials, changed or client_changed
+        return credentials, changed
 
     def drop(self, target: Target) -> bool:
-        with self._realm(target, "drop", []):
-            if self._get_realm(target.realm) is None:
+        with self._session(target, "drop", []):
+            response = self._request("DELETE", realm_path(target.realm))
+            if response.status_code == NOT_FOUND:
                 return False
-            self._admin.delete_realm(target.realm)
+            _check(response)
         log.info("auth: realm %s deleted", target.realm)
         return True
 
     # --- the parts ----------------------------------------------------------------------
 
-    def _get_realm(self, realm: str) -> dict[str, Any] | None:
-        try:
-            found: dict[str, Any] = self._admin.get_realm(realm)
-        except KeycloakError as exc:
-            if exc.response_code == 404:
-                return None
-            raise
-        return found
+    def _ensure_enabled(self, realm: dict[str, Any]) -> bool:
+        if realm.get("enabled"):
+            return False
+        self._put(realm_path(realm["realm"]), {"enabled": True})
+        return True
 
-    def _ensure_realm(self, realm: str) -> bool:
-        found = self._get_realm(realm)
-        if found is None:
-            # skip_exists: python-keycloak retries a POST after a read timeout, and the retry
-            # of a create that did succeed answers 409; the realm exists, as wanted.
-            self._admin.create_realm({"realm": realm, "enabled": True}, skip_exists=True)
-            return True
-        if not found.get("enabled"):
-            self._admin.update_realm(realm, {"enabled": True})
-            return True
-        return False
-
-    def _ensure_providers(self, wanted: list[dict[str, Any]]) -> bool:
-        current = {idp["alias"]: idp for idp in self._admin.get_idps()}
+    def _ensure_providers(self, realm: str, wanted: list[dict[str, Any]]) -> bool:
+        path = f"{realm_path(realm)}/identity-provider/instances"
+        current = {idp["alias"]: idp for idp in self._get(path) or []}
         changed = False
         for idp in wanted:
             found = current.pop(idp["alias"], None)
             if found is None:
-                self._admin.create_idp(idp)
+                self._post(path, idp)
                 changed = True
             elif not _provider_matches(found, idp):
-                self._admin.update_idp(idp["alias"], {**found, **idp})
+                self._put(f"{path}/{quote(idp['alias'])}", {**found, **idp})
                 changed = True
         for alias in current:  # not asked for (any more)
-            self._admin.delete_idp(alias)
+            self._delete(f"{path}/{quote(alias)}")
             changed = True
         return changed
 
-    def _ensure_client(self, wanted: dict[str, Any]) -> tuple[str, bool]:
-        found = next(
-            (c for c in self._admin.get_clients() if c.get("clientId") == wanted["clientId"]),
-            None,
-        )
+    def _ensure_client(self, realm: str, wanted: dict[str, Any]) -> tuple[str, bool]:
+        """The client's secret, and whether anything was written."""
+        path = f"{realm_path(realm)}/clients"
+        found = next(iter(self._get(path, clientId=wanted["clientId"]) or []), None)
         if found is None:
-            return str(self._admin.create_client(wanted)), True
+            secret = new_client_secret()
+            self._post(path, {**wanted, "secret": secret})
+            return secret, True
         if _differs(found, wanted):
-            self._admin.update_client(found["id"], {**found, **wanted})
-            return str(found["id"]), True
-        return str(found["id"]), False
+            self._put(f"{path}/{found['id']}", {**found, **wanted})
+            return str(found.get("secret", "")), True
+        return str(found.get("secret", "")), False
+
+    # --- HTTP ---------------------------------------------------------------------------
+
+    def _request(self, method: str, path: str, body: Any = None, **query: str) -> Any:
+        """One admin request on the shared, renewed token (python-keycloak's raw calls)."""
+        connection = self._authorised()
+        if method == "GET":
+            return connection.raw_get(path, **query)
+        if method == "DELETE":
+            return connection.raw_delete(path)
+        send = connection.raw_post if method == "POST" else connection.raw_put
+        return send(path, json.dumps(body))
+
+    def _get(self, path: str, **query: str) -> Any:
+        """The decoded answer, or None if Keycloak has no such thing (404)."""
+        response = self._request("GET", path, **query)
+        return None if response.status_code == NOT_FOUND else _check(response)
+
+    def _post(self, path: str, body: Any) -> None:
+        _check(self._request("POST", path, body))
+
+    def _put(self, path: str, body: Any) -> None:
+        _check(self._request("PUT", path, body))
+
+    def _delete(self, path: str) -> None:
+        _check(self._request("DELETE", path))
+
+    def _authorised(self) -> Any:
+        """The connection, logged in, its token renewed shortly before it expires: once, for
+        every thread."""
+        with self._token_lock:
+            connection = self._connection
+            if connection.token is None:
+                connection.get_token()
+            elif connection.expires_at is not None and connection.expires_at <= (
+                datetime.now(tz=UTC) + TOKEN_MARGIN
+            ):
+                connection.refresh_token()
+            return connection
 
     @contextmanager
-    def _realm(self, target: Target, action: str, hidden: Sequence[str]) -> Iterator[None]:
-        """Work in the target's realm, one caller at a time; errors become ProvisionerErrors
-        that name Keycloak, the realm and the fix, never a secret."""
-        with self._lock:
-            secrets = (self._login().password, *hidden)
-            self._admin.change_current_realm(target.realm)
+    def _session(self, target: Target, action: str, hidden: Sequence[str]) -> Iterator[None]:
+        """Work on the target's realm, at most `concurrency` callers at a time, as the current
+        admin credentials (`AuthCredentialsMissing` while there are none); errors become
+        ProvisionerErrors that name Keycloak, the realm and the fix, never a secret."""
+        with self._slots:
+            secrets_ = (self._login().password, *hidden)
             try:
                 yield
             except KeycloakConnectionError as exc:
@@ -286,7 +370,7 @@ class KeycloakProvisioner:
                         f"cannot reach Keycloak at {self._url} to {action} realm "
                         f"{target.realm}: {exc.error_message!s}; check KEYCLOAK_URL and that "
                         "Keycloak is up",
-                        *secrets,
+                        *secrets_,
                     ),
                 ) from None
             except KeycloakError as exc:
@@ -302,9 +386,22 @@ class KeycloakProvisioner:
                     redact(
                         f"Keycloak refused to {action} realm {target.realm}: "
                         f"{exc.response_code}: {_message(exc)}; {fix}",
-                        *secrets,
+                        *secrets_,
                     ),
                 ) from None
+
+
+def _check(response: Any, *also: int) -> Any:
+    """The decoded answer of a successful request (or one answering a code of `also`: a
+    realm's create accepts 409, since python-keycloak retries a POST after a read timeout and
+    the retry of a create that did succeed answers 409); KeycloakError otherwise."""
+    if response.status_code not in (200, 201, 204, *also):
+        raise KeycloakError(
+            error_message=response.text,
+            response_code=response.status_code,
+            response_body=response.content,
+        )
+    return response.json() if response.status_code == 200 else None
 
 
 def _provider_matches(found: dict[str, Any], wanted: dict[str, Any]) -> bool:

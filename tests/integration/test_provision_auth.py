@@ -1,12 +1,14 @@
 """The auth provisioner against a real Keycloak 26 (tools/devstack): the realm answers OIDC
 discovery, the client's secret authenticates it, providers follow the list, a second ensure
-writes nothing (admin API requests counted), a deleted realm comes back, drop."""
+writes nothing (admin API requests counted), a deleted realm, client or provider comes back,
+ensures of many realms run at once, drop."""
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -66,6 +68,14 @@ def credentials(provisioner: KeycloakProvisioner, target: Target) -> AuthCredent
     credentials, changed = provisioner.ensure(target, ["github", "google"], _redirects(target))
     assert changed is True
     return credentials
+
+
+def _ensure(provisioner: KeycloakProvisioner, target: Target) -> tuple[AuthCredentials, bool, Any]:
+    """Ensure with both providers: the credentials, whether anything changed, and the admin
+    requests it took."""
+    before = provisioner.calls.snapshot()
+    credentials, changed = provisioner.ensure(target, ["github", "google"], _redirects(target))
+    return credentials, changed, provisioner.calls.snapshot() - before
 
 
 def _introspect(credentials: AuthCredentials, secret: str) -> httpx.Response:
@@ -158,15 +168,24 @@ def test_rotated_provider_secret_is_updated(
 def test_second_ensure_writes_nothing(
     provisioner: KeycloakProvisioner, credentials: AuthCredentials, target: Target
 ) -> None:
-    before = provisioner.calls.snapshot()
+    again, changed, calls = _ensure(provisioner, target)
 
-    again, changed = provisioner.ensure(target, ["github", "google"], _redirects(target))
-
-    calls = provisioner.calls.snapshot() - before
     assert changed is False
     assert again == credentials
     assert calls.writes == 0
-    assert calls.reads == 4  # realm, identity providers, clients, client secret
+    assert calls.reads == 3  # realm, identity providers, the client (with its secret)
+
+
+def test_a_new_realm_is_one_request(
+    provisioner: KeycloakProvisioner, target: Target, keycloak: Keycloak
+) -> None:
+    credentials, changed, calls = _ensure(provisioner, target)
+
+    assert changed is True
+    assert (calls.reads, calls.writes) == (1, 1)  # realm not found; the whole realm created
+    assert _introspect(credentials, credentials.client_secret).status_code == 200
+    admin = _realm_admin(keycloak, target.realm)
+    assert sorted(idp["alias"] for idp in admin.get_idps()) == ["github", "google"]
 
 
 def test_changed_redirect_uris_are_updated(
@@ -187,20 +206,74 @@ def test_changed_redirect_uris_are_updated(
     assert client["redirectUris"] == moved
 
 
-def test_deleted_realm_is_recreated(
+def _delete_realm(admin: Any, target: Target) -> None:
+    admin.delete_realm(target.realm)
+
+
+def _delete_client(admin: Any, target: Target) -> None:
+    admin.delete_client(admin.get_client_id(target.client_id))
+
+
+def _delete_provider(admin: Any, _: Target) -> None:
+    admin.delete_idp("google")
+
+
+def _disable_realm(admin: Any, target: Target) -> None:
+    admin.update_realm(target.realm, {"enabled": False})
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        (_delete_realm, True),
+        (_delete_client, True),
+        (_delete_provider, False),
+        (_disable_realm, False),
+    ],
+    ids=["deleted realm", "deleted client", "deleted provider", "disabled realm"],
+)
+def test_drift_is_corrected(
     keycloak: Keycloak,
     provisioner: KeycloakProvisioner,
     credentials: AuthCredentials,
     target: Target,
+    case: tuple[Callable[[Any, Target], None], bool],
 ) -> None:
-    keycloak.admin().delete_realm(target.realm)
+    drift, new_secret = case
+    admin = _realm_admin(keycloak, target.realm)
+    drift(admin, target)
 
-    again, changed = provisioner.ensure(target, ["github", "google"], _redirects(target))
+    again, changed, _ = _ensure(provisioner, target)
 
     assert changed is True
     assert again.issuer_url == credentials.issuer_url
-    assert again.client_secret != credentials.client_secret  # a new client, a new secret
+    assert (again.client_secret != credentials.client_secret) is new_secret  # a new client's
     assert _introspect(again, again.client_secret).status_code == 200
+    assert admin.get_realm(target.realm)["enabled"] is True
+    assert sorted(idp["alias"] for idp in admin.get_idps()) == ["github", "google"]
+
+
+def test_many_realms_at_once(keycloak: Keycloak) -> None:
+    """More ensures than the concurrency allows, from more threads: each realm is whole."""
+    provisioner = KeycloakProvisioner.from_settings(
+        url=keycloak.url,
+        credentials=AdminCredentials(keycloak.admin_user, keycloak.admin_password),
+        identity_providers=PROVIDERS_SECRET,
+        concurrency=2,
+    )
+    targets = [Target(f"many-{uuid.uuid4().hex[:6]}", "staging") for _ in range(5)]
+    try:
+        with ThreadPoolExecutor(5) as pool:
+            made = list(
+                pool.map(lambda t: provisioner.ensure(t, ["github"], _redirects(t)), targets)
+            )
+        for (credentials, changed), target in zip(made, targets, strict=True):
+            assert changed is True
+            assert credentials.client_id == target.client_id
+            assert _introspect(credentials, credentials.client_secret).status_code == 200
+    finally:
+        for target in targets:
+            provisioner.drop(target)
 
 
 def test_drop_deletes_the_realm(

@@ -197,6 +197,7 @@ def running_controller(stack: LocalStack, **env: str) -> Iterator[Harness]:
         url=settings.keycloak.url,
         credentials=keycloak_admin(settings.keycloak, kube),
         identity_providers=provider_secret_reader(kube),
+        concurrency=settings.keycloak.concurrency,
     )
     controller = Controller(
         settings, kube, Provisioners(database, storage, auth), metrics, watch_seconds=60

@@ -208,6 +208,7 @@ class ControllerProcess:
         command = Path(sys.executable).parent / "plattr-controller"
         self.env = {
             "PATH": os.environ.get("PATH", ""),
+            "DASHBOARD_AUTH": "none",  # loopback only; the tests that guard it set their own
             **env,
             "POD_NAME": name,
             "METRICS_HOST": "127.0.0.1",

@@ -104,6 +104,20 @@ def test_keycloak_admin_secret_names_where_the_credentials_will_be() -> None:
     assert keycloak.admin_password is None
 
 
+def test_keycloak_concurrency_is_bounded() -> None:
+    env = {
+        **MINIMAL,
+        "KEYCLOAK_URL": "http://kc:8080",
+        "KEYCLOAK_ADMIN_USER": "admin",
+        "KEYCLOAK_ADMIN_PASSWORD": "s3cret-pw",
+    }
+    keycloak = Settings.from_env(env).keycloak
+    assert keycloak is not None
+    assert keycloak.concurrency == 2  # the default controller/README.md documents
+    with pytest.raises(ConfigError, match="KEYCLOAK_CONCURRENCY='0': out of range"):
+        Settings.from_env({**env, "KEYCLOAK_CONCURRENCY": "0"})
+
+
 def test_renew_must_be_shorter_than_the_lease() -> None:
     with pytest.raises(ConfigError, match="LEASE_RENEW_SECONDS"):
         Settings.from_env({**MINIMAL, "LEASE_DURATION_SECONDS": "5", "LEASE_RENEW_SECONDS": "5"})

@@ -6,7 +6,6 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
-from keycloak.exceptions import KeycloakGetError
 
 from controller.provisioners.auth import AdminCredentials, KeycloakProvisioner, admin_credentials
 from controller.provisioners.interfaces import ProvisionerError
@@ -38,18 +37,23 @@ def test_the_password_stays_out_of_repr() -> None:
     assert "hunter2" not in repr(AdminCredentials("admin", "hunter2"))
 
 
+class FakeConnection:
+    """Enough of python-keycloak's connection for a drop of a realm that is not there."""
+
+    token = "a token"
+    expires_at = None
+    _s = SimpleNamespace(hooks={"response": []})
+
+    def raw_delete(self, path: str) -> SimpleNamespace:
+        return SimpleNamespace(status_code=404)
+
+
 class FakeAdmin:
-    """Enough of python-keycloak's KeycloakAdmin for a drop of a realm that is not there."""
+    """python-keycloak's KeycloakAdmin as far as the provisioner uses it: its connection."""
 
     def __init__(self, credentials: AdminCredentials) -> None:
         self.credentials = credentials
-        self.connection = SimpleNamespace(_s=SimpleNamespace(hooks={"response": []}))
-
-    def change_current_realm(self, realm: str) -> None:
-        pass
-
-    def get_realm(self, realm: str) -> None:
-        raise KeycloakGetError("not found", response_code=404)
+        self.connection = FakeConnection()
 
 
 def test_the_provisioner_waits_for_the_credentials_and_logs_in_anew_when_they_change() -> None:
