@@ -19,8 +19,10 @@ from controller.errors import ControllerError
 from controller.machinery.leader import LeaseSettings
 from controller.provisioners.auth import DEFAULT_CONCURRENCY
 from plattr.errors import SettingsError
+from plattr.settings import aws_account_id_problem, base_domain_problem
 
 N = TypeVar("N", int, float)
+_Text = TypeVar("_Text", str, str | None)
 DashboardAuth = Literal["none", "token", "oidc"]
 DASHBOARD_AUTHS: Final[tuple[DashboardAuth, ...]] = ("none", "token", "oidc")
 
@@ -131,15 +133,19 @@ class Settings:
         """Settings from `env` (normally `os.environ`); `ConfigError` lists every problem."""
         reader = _Reader(env)
         settings = cls(
-            base_domain=reader.required(
-                "BASE_DOMAIN", "the apps' base domain, e.g. apps.example.com"
+            base_domain=reader.checked(
+                "BASE_DOMAIN",
+                reader.required("BASE_DOMAIN", "the apps' base domain, e.g. apps.example.com"),
+                base_domain_problem,
             ),
             aws_region=reader.required("AWS_REGION", "the AWS region, e.g. eu-west-1"),
             database=_database(reader),
             keycloak=_keycloak(reader),
             leader=_leader(reader),
             aws_endpoint_url=reader.optional_url("AWS_ENDPOINT_URL"),
-            aws_account_id=reader.optional("AWS_ACCOUNT_ID"),
+            aws_account_id=reader.checked(
+                "AWS_ACCOUNT_ID", reader.optional("AWS_ACCOUNT_ID"), aws_account_id_problem
+            ),
             oidc_provider_arn=reader.optional("OIDC_PROVIDER_ARN"),
             oidc_issuer=reader.optional("OIDC_ISSUER"),
             bucket_prefix=reader.text("BUCKET_PREFIX", "plattr"),
@@ -312,6 +318,14 @@ class _Reader:
 
     def text(self, name: str, default: str) -> str:
         return self.optional(name) or default
+
+    def checked(self, name: str, value: _Text, check: Callable[[str], str | None]) -> _Text:
+        """`value` of `name`, its problem listed when `check` (a check of `plattr.settings`,
+        shared with the CLI and the plugin) finds one."""
+        problem = check(value) if value else None
+        if problem:
+            self.problem(f"{name}: {problem}")
+        return value
 
     def required(self, name: str, what: str) -> str:
         value = self.optional(name)

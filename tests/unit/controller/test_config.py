@@ -7,6 +7,7 @@ import pytest
 from controller.config import ConfigError, Settings
 from controller.errors import ControllerError
 from plattr.errors import ExitCode
+from plattr.settings import aws_account_id_problem, base_domain_problem
 
 MINIMAL = {
     "BASE_DOMAIN": "apps.example.com",
@@ -133,3 +134,12 @@ def test_a_configuration_problem_is_a_controller_error_that_exits_as_a_usage_err
         Settings.from_env({})
     assert isinstance(caught.value, ControllerError)
     assert caught.value.exit_code == ExitCode.USAGE
+
+
+def test_base_domain_and_account_id_are_checked_as_the_cli_and_the_plugin_check_them() -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({**MINIMAL, "BASE_DOMAIN": "NOT A DOMAIN", "AWS_ACCOUNT_ID": "12"})
+    assert caught.value.problems == [
+        f"BASE_DOMAIN: {base_domain_problem('NOT A DOMAIN')}",
+        f"AWS_ACCOUNT_ID: {aws_account_id_problem('12')}",
+    ]
