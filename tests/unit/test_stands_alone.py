@@ -60,7 +60,7 @@ RULES: Final = {
         "the name of a machine something was built or measured on",
         "say what it needs (e.g. Go >= 1.24) or its size (a 2-core machine)",
         re.compile(
-            rf"\bpolyglot\b|\bdevelopment{_GAP}machine\b|\bthis{_GAP}machine\b"
+            rf"\bdevelopment{_GAP}machine\b|\bthis{_GAP}machine\b"
             rf"|\bthe{_GAP}machine's\b",
             re.IGNORECASE,
         ),
@@ -141,7 +141,6 @@ GUIDE, SHARED, NOTE = "gu" + "ide", ".." + "/shared/", "closing " + "note"
         ("tracker", "Renderer benchmarks (issue" + ": the renderer)."),
         ("tracker", "The dashboard " + "issue extends it"),
         ("tracker", "no CRDs yet (the chart's " + "issue adds them)"),
-        ("machine", "install Go >= 1.24 (the poly" + "glot machine has it)"),
         ("machine", "from the run on the 2-core development " + "machine"),
         ("machine", "a banner about this " + "machine's Node 20"),
     ],
