@@ -24,8 +24,8 @@ from collections.abc import Mapping
 from types import FrameType
 from typing import Any, Final, NamedTuple, NoReturn
 
+from plattr import environments
 from plattr.errors import ExitCode, PlattrError, SettingsError
-from plattr.models import ENVIRONMENTS
 from plattr.yamlio import dump_all_compact
 from renderer.options import (
     DEFAULT_TTL,
@@ -133,6 +133,7 @@ def options_from_env(env: Mapping[str, str]) -> RenderOptions:
             base_domain=base_domain,
             aws_account_id=get("aws-account-id"),
             environment=get("environment"),
+            environments=environments.from_environ(env),
             preview=preview,
         )
     except InvalidOption as error:
@@ -153,9 +154,11 @@ def check_target_cluster(env: Mapping[str, str], manifests: list[dict[str, Any]]
         )
 
 
-def check_source_path(source_path: str, manifests: list[dict[str, Any]]) -> None:
+def check_source_path(
+    source_path: str, declared: environments.Environments, manifests: list[dict[str, Any]]
+) -> None:
     """An app under `apps/<env>/` must target `<env>` (without an environment override)."""
-    path_environments = set(source_path.split("/")) & set(ENVIRONMENTS)
+    path_environments = set(source_path.split("/")) & set(declared.names)
     if not path_environments:
         return
     for manifest in manifests:
@@ -174,7 +177,8 @@ def generate(env: Mapping[str, str], directory: str) -> str:
     options = options_from_env(env)
     manifests = render_paths([directory], options, recursive=False)
     if options.preview is None and options.environment is None:
-        check_source_path(env.get("ARGOCD_APP_SOURCE_PATH", ""), manifests)
+        source_path = env.get("ARGOCD_APP_SOURCE_PATH", "")
+        check_source_path(source_path, options.environments, manifests)
     check_target_cluster(env, manifests)
     return dump_all_compact(manifests)
 

@@ -5,7 +5,9 @@ traceback), 2 a missing or malformed flag or setting, 3 differences found (`plat
 --exit-code` only).
 
 The platform settings a render needs come from flags, else the environment (`BASE_DOMAIN`,
-`AWS_ACCOUNT_ID`), else the GitOps repo's `plattr-settings.yaml` (`cli.repo_settings`).
+`AWS_ACCOUNT_ID`), else the GitOps repo's `plattr-settings.yaml` (`cli.repo_settings`). The
+declared environments come from `--environments FILE`, else `$PLATTR_ENVIRONMENTS_FILE`, else
+the declaration shipped with Plattr (`plattr.environments`).
 """
 
 from __future__ import annotations
@@ -20,11 +22,11 @@ from typing import Final, NoReturn
 
 from cli import status
 from cli.repo_settings import SETTINGS_FILE, find_settings
+from plattr import environments
 from plattr.crd import CRDS, crd_name, custom_resource_definition
 from plattr.errors import ExitCode, PlattrError, SettingsError
 from plattr.frameworks import DEFAULTS
-from plattr.models import ENVIRONMENTS, Application
-from plattr.naming import Target
+from plattr.models import Application
 from plattr.validation import InvalidDocument, decode
 from plattr.yamlio import dump_all, load_all
 from renderer.errors import Problem, SpecErrors
@@ -115,10 +117,25 @@ def render_options(args: argparse.Namespace, start: Path) -> RenderOptions:
                 "aws_account_id", "--aws-account-id", "AWS_ACCOUNT_ID", "awsAccountId"
             ),
             environment=args.environment,
+            environments=declared_environments(args),
             preview=preview,
         )
     except InvalidOption as error:
         raise error.came_from(sources[error.field]) from None
+
+
+def declared_environments(args: argparse.Namespace) -> environments.Environments:
+    """`--environments FILE`, else `$PLATTR_ENVIRONMENTS_FILE`, else the shipped declaration."""
+    if args.environments is not None:
+        return environments.load(args.environments)
+    return environments.from_environ()
+
+
+def _require_declared(args: argparse.Namespace) -> None:
+    """`UsageError` naming the declared environments unless `--env` is one of them."""
+    declared = declared_environments(args)
+    if args.env not in declared:
+        raise UsageError(declared.undeclared_message(args.env, "--env"))
 
 
 def cmd_render(args: argparse.Namespace) -> int:
@@ -133,10 +150,11 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     documents = read_specs(args.paths)
-    applications = decode_applications(documents)
+    declared = declared_environments(args)
+    applications = decode_applications(documents, declared)
     for document, app in zip(documents, applications, strict=True):
-        target = Target(app.metadata.name, app.spec.environment)
-        print(f"{document.source}: {app.metadata.name} ({target.namespace}) is valid")
+        namespace = declared.require(app.spec.environment).namespace_name
+        print(f"{document.source}: {app.metadata.name} ({namespace}) is valid")
     if not documents:
         print("no Application specs found", file=sys.stderr)
         return ExitCode.INVALID
@@ -144,6 +162,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
+    _require_declared(args)
     text = STARTER.format(
         name=args.name,
         framework=args.framework,
@@ -183,6 +202,7 @@ def cmd_crds(args: argparse.Namespace) -> int:
 def cmd_set_image(args: argparse.Namespace) -> int:
     from cli.edit import set_image, spec_path
 
+    _require_declared(args)
     path = spec_path(args.root, args.app, args.env)
     if not path.is_file():
         raise UsageError(f"no spec for {args.app!r} in {args.env}: {path} does not exist")
@@ -221,7 +241,7 @@ def _add_render_flags(parser: argparse.ArgumentParser) -> None:
         f"awsAccountId in {SETTINGS_FILE})",
     )
     parser.add_argument(
-        "--environment", help=f"override spec.environment ({', '.join(ENVIRONMENTS)})"
+        "--environment", help="override spec.environment (one of the declared environments)"
     )
     preview = parser.add_argument_group("preview (render a PR preview of the app)")
     preview.add_argument("--preview-pr", metavar="N", help="pull request number")
@@ -237,6 +257,13 @@ def _add_render_flags(parser: argparse.ArgumentParser) -> None:
 
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="plattr", description=__doc__)
+    root.add_argument(
+        "--environments",
+        type=Path,
+        metavar="FILE",
+        help="the environments declaration (default: $PLATTR_ENVIRONMENTS_FILE, else the "
+        "one shipped with Plattr: production, staging, uat)",
+    )
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     render = commands.add_parser("render", help="specs to Kubernetes manifests on stdout")
@@ -252,7 +279,7 @@ def parser() -> argparse.ArgumentParser:
     init = commands.add_parser("init", help="write a starter spec")
     init.add_argument("name")
     init.add_argument("--framework", required=True, choices=sorted(DEFAULTS))
-    init.add_argument("--env", required=True, choices=ENVIRONMENTS)
+    init.add_argument("--env", required=True, help="a declared environment")
     init.add_argument("--image", help="image reference (default: a placeholder)")
     init.add_argument("-o", "--output", help="file to write, or - for stdout")
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
@@ -263,7 +290,7 @@ def parser() -> argparse.ArgumentParser:
     )
     set_image.add_argument("app")
     set_image.add_argument("image")
-    set_image.add_argument("--env", required=True, choices=ENVIRONMENTS)
+    set_image.add_argument("--env", required=True, help="a declared environment")
     set_image.add_argument(
         "--root", type=Path, default=Path(), help="the GitOps repo (holds apps/<env>/<app>/)"
     )

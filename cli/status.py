@@ -18,25 +18,24 @@ import msgspec
 
 from plattr.api import (
     APPLICATIONS_PATH,
+    ENVIRONMENTS_PATH,
     PREVIEWS_PATH,
     STREAM_DELETE,
     STREAM_PATH,
     STREAM_UPSERT,
     ApplicationList,
     ApplicationSummary,
+    EnvironmentList,
     ErrorOut,
     PreviewList,
     PreviewSummary,
     Removed,
 )
 from plattr.errors import ExitCode, PlattrError, SettingsError
-from plattr.models import ENVIRONMENTS
 
 DEFAULT_URL: Final = "http://127.0.0.1:9090"
 TIMEOUT_SECONDS: Final = 10.0
 PREVIEWS: Final = "previews"
-CHOICES: Final = (*ENVIRONMENTS, PREVIEWS)
-"""What `--env` takes: an environment, or the previews."""
 COLUMNS: Final = ("APP", "ENV", "PHASE", "URL", "PROBLEM")
 
 T = TypeVar("T")
@@ -49,7 +48,9 @@ class StatusError(PlattrError):
 def add_parser(commands: Any) -> None:
     status = commands.add_parser("status", help="where apps stand (reads the controller's API)")
     status.add_argument("app", nargs="?", help="one app (all apps if left out)")
-    status.add_argument("--env", choices=CHOICES, help="one environment")
+    status.add_argument(
+        "--env", help=f"one declared environment, or {PREVIEWS} (the API lists them in order)"
+    )
     status.add_argument("-o", "--output", choices=("table", "json"), default="table")
     status.add_argument("--watch", action="store_true", help="follow APP's changes as they come")
     status.add_argument("--url", help=f"the API (default: $PLATTR_API_URL or {DEFAULT_URL})")
@@ -62,6 +63,13 @@ def cmd_status(args: argparse.Namespace) -> int:
         if not args.app:
             raise SettingsError("--watch needs an APP to follow")
         return watch(api, args.app, args.env)
+    if args.env and args.env != PREVIEWS:
+        declared = [env.name for env in api.get(ENVIRONMENTS_PATH, {}, EnvironmentList).items]
+        if args.env not in declared:
+            raise StatusError(
+                f"--env: {args.env!r} is not a declared environment; declared: "
+                f"{', '.join(declared)}, or {PREVIEWS}"
+            )
     items = select(api, args.app, args.env)
     if args.app and not items:
         where = f" in {args.env}" if args.env else ""

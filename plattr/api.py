@@ -16,6 +16,7 @@ API_PREFIX: Final = "/api/v1"
 APPLICATIONS_PATH: Final = f"{API_PREFIX}/applications"
 PREVIEWS_PATH: Final = f"{API_PREFIX}/previews"
 STREAM_PATH: Final = f"{API_PREFIX}/stream"
+ENVIRONMENTS_PATH: Final = f"{API_PREFIX}/environments"
 
 Phase = Literal["Pending", "Provisioning", "Running", "Failed", "Unknown"]
 """A resource's phase (`plattr.models.Phase`), or `Unknown` before the controller has written
@@ -85,6 +86,22 @@ class PreviewList(ApiStruct, frozen=True, kw_only=True):
     items: tuple[PreviewSummary, ...]
 
 
+class EnvironmentOut(ApiStruct, frozen=True, kw_only=True):
+    """A declared environment, as the controller has it now."""
+
+    name: str
+    namespace: str
+    sync: str
+    """`automatic` (Argo CD syncs every commit) or `manual` (a person syncs)."""
+    previews: bool
+
+
+class EnvironmentList(ApiStruct, frozen=True, kw_only=True):
+    """The declared environments, in the declaration's order (the board's columns)."""
+
+    items: tuple[EnvironmentOut, ...]
+
+
 class SpecSummary(ApiStruct, frozen=True, kw_only=True):
     framework: str | None = None
     image_ref: str | None = None
@@ -130,6 +147,7 @@ class Removed(ApiStruct, frozen=True, kw_only=True):
 RESPONSE_TYPES: Final = (
     ApplicationList,
     PreviewList,
+    EnvironmentList,
     ApplicationDetail,
     ErrorOut,
     Removed,

@@ -56,7 +56,9 @@ CRDS: Final = (
         (
             Printer("App", ".spec.application"),
             Printer("PR", ".spec.pullRequest", "integer"),
-            Printer("Expires", ".status.expiresAt", "date"),
+            # a timestamp, not a `date` column: kubectl prints a date as an age, and an age
+            # in the future as <invalid>
+            Printer("Expires", ".status.expiresAt"),
             *_COMMON_COLUMNS,
         ),
     ),

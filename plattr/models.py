@@ -22,8 +22,20 @@ GROUP: Final = "platform.internal"
 VERSION: Final = "v1alpha1"
 API_VERSION: Final = f"{GROUP}/{VERSION}"
 
-Environment = Literal["production", "staging", "uat"]
-ENVIRONMENTS: Final[tuple[Environment, ...]] = ("production", "staging", "uat")
+ENVIRONMENT_NAME_MAX: Final = 20
+"""Environment names end up inside schema, realm, role and bucket names; keep room for the
+app's name."""
+EnvironmentName = Annotated[
+    str,
+    msgspec.Meta(
+        description="Environment name",
+        pattern=patterns.DNS1035_LABEL,
+        min_length=1,
+        max_length=ENVIRONMENT_NAME_MAX,
+    ),
+]
+"""A declared environment's name (`plattr.environments`): which names are declared is the
+platform's configuration, checked by the plugin and the controller, not by the schema."""
 IdentityProvider = Literal["google", "github", "gitlab", "microsoft", "bitbucket", "facebook"]
 DeletionPolicy = Literal["Retain", "Delete"]
 Phase = Literal["Pending", "Provisioning", "Running", "Failed"]
@@ -202,15 +214,20 @@ class Auth(Model, frozen=True, kw_only=True):
         _require_unique("providers", self.providers)
 
 
+ReplicaCount = Annotated[int, _meta("Number of replicas", ge=1, le=1000)]
+
+
 class Scaling(Model, frozen=True, kw_only=True):
-    min: Annotated[int, _meta("Minimum replicas", ge=1, le=1000)] = 1
-    max: Annotated[int, _meta("Maximum replicas", ge=1, le=1000)] = 1
+    min: Annotated[
+        ReplicaCount | None, _meta("Minimum replicas (default: the environment's minReplicas)")
+    ] = None
+    max: Annotated[ReplicaCount | None, _meta("Maximum replicas (default: min)")] = None
     target_cpu: Annotated[int, _meta("Target average CPU utilisation, %", ge=1, le=100)] = (
         msgspec.field(name="targetCPU", default=80)
     )
 
     def __post_init__(self) -> None:
-        if self.min > self.max:
+        if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"min ({self.min}) is greater than max ({self.max}); set min <= max")
 
 
@@ -242,7 +259,10 @@ class ObjectMeta(msgspec.Struct, rename="camel", omit_defaults=True, frozen=True
 class ApplicationSpec(Model, frozen=True, kw_only=True):
     repository: Annotated[str | None, _meta("Source repository, for people")] = None
     framework: Annotated[Framework, _meta("Decides defaults: port, probes, resources")]
-    environment: Annotated[Environment, _meta("Target environment; decides namespace and host")]
+    environment: Annotated[
+        EnvironmentName,
+        _meta("Target environment, one the platform declares; decides namespace and host"),
+    ]
     image_ref: Annotated[ImageRef, _meta("Image to run")]
     port: Annotated[Port | None, _meta("Container port (default: by framework)")] = None
     command: Annotated[list[str] | None, _meta("Overrides the image's ENTRYPOINT")] = None
@@ -254,12 +274,14 @@ class ApplicationSpec(Model, frozen=True, kw_only=True):
     database: Database = msgspec.field(default_factory=Database)
     storage: Storage = msgspec.field(default_factory=Storage)
     auth: Auth = msgspec.field(default_factory=Auth)
-    scaling: Scaling = msgspec.field(default_factory=Scaling)
+    scaling: Annotated[
+        Scaling | None, _meta("Replicas and autoscaling (default: the environment's minReplicas)")
+    ] = None
     labels: Annotated[dict[LabelKey, LabelValue], _meta("Extra labels on every object")] = {}
     annotations: Annotated[dict[LabelKey, str], _meta("Extra annotations on workloads")] = {}
     deletion_policy: Annotated[
         DeletionPolicy | None,
-        _meta("What deleting the app does to its data (default: Retain in production)"),
+        _meta("What deleting the app does to its data (default: the environment's)"),
     ] = None
 
     def __post_init__(self) -> None:
@@ -279,12 +301,6 @@ class ApplicationSpec(Model, frozen=True, kw_only=True):
     @property
     def runs_postgrest(self) -> bool:
         return self.database.enabled and self.database.postgrest.enabled
-
-    @property
-    def effective_deletion_policy(self) -> DeletionPolicy:
-        if self.deletion_policy is not None:
-            return self.deletion_policy
-        return "Retain" if self.environment == "production" else "Delete"
 
 
 class Condition(msgspec.Struct, rename="camel", omit_defaults=True, kw_only=True):

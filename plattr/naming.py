@@ -1,7 +1,7 @@
 """Every name Plattr derives, in one place, used by the renderer and the controller alike.
 
-A `Target` is an app in one environment: `production`, `staging`, `uat`, or a preview
-`pr-<n>`. From it come the namespace, host, Postgres schema and roles, Secret names, bucket
+A `Target` is an app in one environment: a declared one (`plattr.environments`), or a
+preview `pr-<n>`. From it come the namespace, host, Postgres schema and roles, Secret names, bucket
 names, IAM role and Keycloak realm. Names over their limit are cut and given a stable hash
 suffix, so the same input always gives the same, valid, name.
 """
@@ -14,7 +14,9 @@ from typing import Final, Literal, NamedTuple, get_args
 PREVIEW_PREFIX: Final = "pr-"
 PREVIEW_NAMESPACE_PREFIX: Final = "preview-"
 PREVIEW_HOST_ZONE: Final = "preview"
-PRODUCTION: Final = "production"
+DEFAULT_HOST_PATTERN: Final = "{app}.{env}.{domain}"
+BUILTIN_ENVIRONMENTS: Final = ("production", "staging", "uat")
+"""The environments Plattr always had; names built from them keep their historical form."""
 
 DNS_LABEL_MAX: Final = 63
 POSTGRES_IDENTIFIER_MAX: Final = 63
@@ -55,10 +57,15 @@ def shorten(name: str, limit: int, separator: str = "-", *, identity: str | None
 
 
 class Target(NamedTuple):
-    """One app in one environment (`production`, `staging`, `uat` or `pr-<n>`)."""
+    """One app in one environment (a declared one, see `plattr.environments`, or `pr-<n>`).
+
+    `env_namespace` and `host_pattern` come from the environment's declaration
+    (`Environment.target` fills them in); a preview computes its own."""
 
     app: str
     env: str
+    env_namespace: str = ""
+    host_pattern: str = DEFAULT_HOST_PATTERN
 
     @classmethod
     def preview(cls, app: str, pull_request: int) -> Target:
@@ -72,21 +79,29 @@ class Target(NamedTuple):
     def instance(self) -> str:
         """Name of the workload objects: the app, or `<app>-pr-<n>` for a preview."""
         if self.is_preview:
-            return shorten(f"{self.app}-{self.env}", DNS_LABEL_MAX)
+            return shorten(f"{self.app}-{self.env}", DNS_LABEL_MAX, identity=self._identity)
         return self.app
 
     @property
     def namespace(self) -> str:
         if self.is_preview:
             return shorten(f"{PREVIEW_NAMESPACE_PREFIX}{self.app}-{self.env}", DNS_LABEL_MAX)
-        return self.env
+        return self.env_namespace or self.env
 
     def host(self, base_domain: str) -> str:
         if self.is_preview:
             return f"{self.instance}.{PREVIEW_HOST_ZONE}.{base_domain}"
-        if self.env == PRODUCTION:
-            return f"{self.app}.{base_domain}"
-        return f"{self.app}.{self.env}.{base_domain}"
+        return self.host_pattern.format(app=self.app, env=self.env, domain=base_domain)
+
+    @property
+    def _identity(self) -> str | None:
+        """What the hash of an app's schema, realm and role names stands for when `<app>-<env>`
+        alone could stand for two targets: an environment with a '-' in its name (app `a-eu`
+        in `production` and app `a` in `eu-production` would meet). None otherwise, so the
+        names of the usual environments keep their plain form."""
+        if self.is_preview or "-" not in self.env:
+            return None
+        return f"{self.app}\n{self.env}"
 
     def secret_name(self, kind: SecretKind) -> str:
         """Name of the app's Secret of `kind`: `<instance>-<kind>`."""
@@ -118,7 +133,9 @@ class Target(NamedTuple):
     def schema(self) -> str:
         """Schema and login role: `<app>_<env>`, short enough to take the `_anon` suffix."""
         raw = _NOT_SQL.sub("_", f"{self.app}_{self.env}".lower())
-        return shorten(raw, POSTGRES_IDENTIFIER_MAX - len(ANON_SUFFIX), "_")
+        return shorten(
+            raw, POSTGRES_IDENTIFIER_MAX - len(ANON_SUFFIX), "_", identity=self._identity
+        )
 
     @property
     def login_role(self) -> str:
@@ -135,16 +152,22 @@ class Target(NamedTuple):
 
         `<prefix>-<app>-<env>-<bucket>` reads well but is ambiguous when the app or bucket
         name holds an environment as a segment (`a` + `x-uat-b` in staging and
-        `a-staging-x` + `b` in uat would meet), so such names always get the hash suffix.
+        `a-staging-x` + `b` in uat would meet), so such names always get the hash suffix, and
+        so do the names of every environment beyond the built-in three (whose names the app's
+        and bucket's could hold as segments: the set of environments is the platform team's).
         """
         raw = _NOT_BUCKET.sub("-", f"{prefix}-{self.app}-{self.env}-{logical_name}".lower())
-        ambiguous = any(_ENVIRONMENT_SEGMENT.search(part) for part in (self.app, logical_name))
+        ambiguous = (self.env not in BUILTIN_ENVIRONMENTS and not self.is_preview) or any(
+            _ENVIRONMENT_SEGMENT.search(part) for part in (self.app, logical_name)
+        )
         identity = "\n".join((prefix, self.app, self.env, logical_name)) if ambiguous else None
         return shorten(raw, S3_BUCKET_MAX, identity=identity)
 
     @property
     def iam_role_name(self) -> str:
-        return shorten(f"{IAM_ROLE_PREFIX}{self.app}-{self.env}", IAM_ROLE_MAX)
+        return shorten(
+            f"{IAM_ROLE_PREFIX}{self.app}-{self.env}", IAM_ROLE_MAX, identity=self._identity
+        )
 
     def iam_role_arn(self, account_id: str) -> str:
         return f"arn:aws:iam::{account_id}:role/{self.iam_role_name}"
@@ -153,7 +176,7 @@ class Target(NamedTuple):
 
     @property
     def realm(self) -> str:
-        return shorten(f"{self.app}-{self.env}", DNS_LABEL_MAX)
+        return shorten(f"{self.app}-{self.env}", DNS_LABEL_MAX, identity=self._identity)
 
     @property
     def client_id(self) -> str:

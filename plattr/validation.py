@@ -20,6 +20,7 @@ T = TypeVar("T")
 _AT: Final = re.compile(r" - at `\$(?P<inner>[^`]*)`$")
 _VALUE_PREVIEW: Final = 60
 _TYPE_NAME: Final = re.compile(r"`([^`]+)`")
+_LENGTH: Final = re.compile(r"^Expected `str` of length (?P<op>[<>]=) (?P<count>[0-9]+)$")
 _TYPE_WORDS: Final = {
     "int": "an integer",
     "float": "a number",
@@ -162,6 +163,10 @@ def _leaf_error(
         return FieldError(path + inner, message)  # a rule across fields: the message says it
     if get_origin(inner_type) is Literal and not inner:
         message = "must be one of: " + ", ".join(str(arg) for arg in get_args(inner_type))
+    elif length := _LENGTH.match(message):
+        bound = "at most" if length["op"] == "<=" else "at least"
+        rule = f"{rules[0]}, " if rules and rules[0] else ""
+        message = f"must be {rule}{bound} {length['count']} characters long"
     elif rules and rules[0] and not inner:
         message = f"must be {rules[0]}"
     elif message.startswith("Expected "):

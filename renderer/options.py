@@ -13,9 +13,10 @@ from typing import Final
 
 import msgspec
 
+from plattr import environments as declared
 from plattr import patterns
+from plattr.environments import Environments
 from plattr.errors import SettingsError
-from plattr.models import ENVIRONMENTS
 from plattr.settings import aws_account_id_problem, base_domain_problem
 
 DEFAULT_TTL: Final = "72h"
@@ -114,6 +115,9 @@ class RenderOptions(msgspec.Struct, frozen=True, kw_only=True):
     """For the IRSA role ARN of apps with storage (`None`: such apps cannot be rendered)."""
     environment: str | None = None
     """Render into this environment instead of the spec's."""
+    environments: Environments = msgspec.field(default_factory=declared.shipped)
+    """The platform's declared environments (`plattr.environments`): the ones an app may
+    name, with their namespaces, host patterns and defaults."""
     preview: PreviewParams | None = None
     ingress_namespace: str = "ingress-nginx"
     ingress_class: str = "nginx"
@@ -128,8 +132,9 @@ class RenderOptions(msgspec.Struct, frozen=True, kw_only=True):
         )
         if problem:
             raise InvalidOption("aws_account_id", problem)
-        if self.environment is not None and self.environment not in ENVIRONMENTS:
+        if self.environment is not None and self.environment not in self.environments:
             raise InvalidOption(
                 "environment",
-                f"{self.environment!r} is not one of {', '.join(ENVIRONMENTS)}",
+                f"{self.environment!r} is not a declared environment; declared: "
+                f"{', '.join(self.environments.names)} (from {self.environments.source})",
             )

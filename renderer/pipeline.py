@@ -44,7 +44,7 @@ def render_paths(
                 )
             ]
         )
-    applications = decode_applications(documents)
+    applications = decode_applications(documents, options.environments)
     by_directory: dict[str, list[Application]] = {}
     for document, app in zip(documents, applications, strict=True):
         by_directory.setdefault(os.path.dirname(document.source) or ".", []).append(app)

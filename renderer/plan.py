@@ -9,6 +9,7 @@ from typing import Final, NamedTuple
 
 import msgspec
 
+from plattr.environments import Environment, Replicas
 from plattr.frameworks import DEFAULTS, FrameworkDefaults
 from plattr.labels import (
     ENVIRONMENT_LABEL,
@@ -21,7 +22,7 @@ from plattr.labels import (
     PREVIEW_VALUE,
     RENDERED_BY,
 )
-from plattr.models import Application, ApplicationSpec
+from plattr.models import Application, ApplicationSpec, Scaling
 from plattr.naming import Target
 from renderer.errors import RenderError
 from renderer.options import PreviewParams, RenderOptions
@@ -30,14 +31,21 @@ POSTGREST_SUFFIX: Final = "-postgrest"
 """Name suffix of the Ingress that routes `/rest` to PostgREST."""
 
 
+PREVIEW_REPLICAS: Final = Replicas(1, 1, Scaling().target_cpu)
+"""A preview runs one pod, whatever the app's scaling."""
+
+
 class Plan(NamedTuple):
     app: Application
     spec: ApplicationSpec
     target: Target
     options: RenderOptions
+    environment: Environment
+    """The declared environment the app renders into (a preview: the one it previews)."""
     defaults: FrameworkDefaults
     image: str
     hosts: tuple[str, ...]
+    replicas: Replicas
 
     @property
     def name(self) -> str:
@@ -54,14 +62,6 @@ class Plan(NamedTuple):
     @property
     def is_preview(self) -> bool:
         return self.options.preview is not None
-
-    @property
-    def autoscaled(self) -> bool:
-        return not self.is_preview and self.spec.scaling.max > self.spec.scaling.min
-
-    @property
-    def replicas(self) -> int:
-        return 1 if self.is_preview else self.spec.scaling.min
 
     @property
     def url(self) -> str:
@@ -106,10 +106,23 @@ def plan(app: Application, options: RenderOptions) -> Plan:
     spec = app.spec
     if options.environment is not None and options.environment != spec.environment:
         spec = msgspec.structs.replace(spec, environment=options.environment)
+    environment = options.environments.get(spec.environment)
+    if environment is None:
+        raise RenderError(
+            f"app {app.metadata.name!r}: "
+            + options.environments.undeclared_message(spec.environment)
+        )
     preview = options.preview
     if preview is None:
-        target = Target(app.metadata.name, spec.environment)
+        target = environment.target(app.metadata.name)
         image = spec.image_ref
+    elif not environment.previews:
+        raise RenderError(
+            f"app {app.metadata.name!r}: environment {environment.name!r} takes no previews "
+            f"(previews: false in {options.environments.source}); preview the app from an "
+            "environment that does: "
+            + ", ".join(env.name for env in options.environments if env.previews)
+        )
     else:
         target = Target.preview(app.metadata.name, preview.pull_request)
         image = _preview_image(spec.image_ref, app.metadata.name, preview)
@@ -123,7 +136,10 @@ def plan(app: Application, options: RenderOptions) -> Plan:
             "Application (for the CLI: --aws-account-id, AWS_ACCOUNT_ID, or awsAccountId in the "
             "GitOps repo's plattr-settings.yaml)"
         )
-    return Plan(app, spec, target, options, DEFAULTS[spec.framework], image, hosts)
+    replicas = PREVIEW_REPLICAS if preview else environment.replicas(spec.scaling)
+    return Plan(
+        app, spec, target, options, environment, DEFAULTS[spec.framework], image, hosts, replicas
+    )
 
 
 def _preview_image(image_ref: str, app_name: str, preview: PreviewParams) -> str:

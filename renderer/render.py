@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from plattr.access import preview_role_binding
 from plattr.models import Application
 from renderer import network, resources, scaling, workload
 from renderer.options import RenderOptions
@@ -17,7 +18,11 @@ def render(app: Application, options: RenderOptions) -> list[Manifest]:
     """Every object the app needs, in apply order; a preview when `options.preview` is set."""
     p = plan(app, options)
     if options.preview is not None:
-        head = [resources.preview_namespace(p), resources.preview_environment(p, options.preview)]
+        head = [
+            resources.preview_namespace(p),
+            resources.preview_environment(p, options.preview),
+            preview_role_binding(p.namespace, p.labels),  # the controller's, for its Secrets
+        ]
     else:
         head = [resources.application(p)]
     optional = (scaling.autoscaler(p), scaling.disruption_budget(p))

@@ -11,6 +11,7 @@ import os
 from collections.abc import Iterable
 from typing import Any, Final, NamedTuple
 
+from plattr.environments import Environments
 from plattr.models import GROUP, Application
 from plattr.validation import FieldError, InvalidDocument, decode
 from plattr.yamlio import MAX_DOCUMENT_BYTES, YamlError, iter_paths, line_of, load_all
@@ -19,6 +20,7 @@ from renderer.errors import Problem, SpecErrors
 YAML_SUFFIXES: Final = (".yaml", ".yml")
 KUSTOMIZATION_FILES: Final = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 FOREIGN_GROUPS: Final = ("argoproj.io/",)
+ENVIRONMENT_FIELD: Final = "spec.environment"
 """Argo CD has a kind `Application` too; its documents are not ours."""
 _SYMLINK: Final = "is a symlink; specs must be regular files of the repository"
 
@@ -103,22 +105,32 @@ def read_specs(
     return documents
 
 
-def decode_applications(documents: Iterable[SpecDocument]) -> list[Application]:
-    """The documents as Applications; `SpecErrors` with every problem of every document."""
+def decode_applications(
+    documents: Iterable[SpecDocument], environments: Environments
+) -> list[Application]:
+    """The documents as Applications in `environments`' declared environments; `SpecErrors`
+    with every problem of every document."""
     applications: list[Application] = []
     problems: list[Problem] = []
     for document in documents:
         try:
-            applications.append(decode(document.data, Application))
+            app = decode(document.data, Application)
         except InvalidDocument as invalid:
-            problems += [
-                Problem(
-                    document.source,
-                    line_of(document.text, document.position, iter_paths(error.path)),
-                    error,
-                )
-                for error in invalid.errors
-            ]
+            errors = invalid.errors
+        else:
+            applications.append(app)
+            if app.spec.environment in environments:
+                continue
+            reason = environments.undeclared_reason(app.spec.environment)
+            errors = [FieldError(ENVIRONMENT_FIELD, reason)]
+        problems += [
+            Problem(
+                document.source,
+                line_of(document.text, document.position, iter_paths(error.path)),
+                error,
+            )
+            for error in errors
+        ]
     if problems:
         raise SpecErrors(problems)
     return applications

@@ -17,6 +17,7 @@ import json
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Final, NamedTuple
 
+from plattr.access import PREVIEW_ROLE_BINDING, preview_role_binding
 from plattr.models import Application
 from plattr.validation import FieldError
 from renderer.errors import Problem
@@ -38,6 +39,7 @@ POD_TEMPLATES: Final[Mapping[str, tuple[str, ...]]] = {
     "CronJob": ("spec", "jobTemplate", "spec", "template"),
 }
 """Where each kind that runs pods keeps its pod (metadata and spec)."""
+RBAC_KINDS: Final = frozenset({"Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"})
 CONTAINER_LISTS: Final = ("initContainers", "containers", "ephemeralContainers")
 ALLOWED_VOLUME_TYPES: Final = frozenset(
     {
@@ -167,6 +169,8 @@ def _object(
         )
     if kind == "Namespace":
         yield from _namespace(metadata, owner)
+    elif kind in RBAC_KINDS:
+        yield from _access(kind, manifest, metadata, owner)
     elif kind == "ServiceAccount":
         yield from _service_account(manifest, metadata, owner)
     if kind in POD_TEMPLATES:
@@ -199,6 +203,29 @@ def _namespace(metadata: Mapping[str, Any], owner: Tenant) -> Iterator[Violation
                 "would change the namespace's Pod Security level",
                 f"a preview's namespace enforces {PSS}: keep the labels as rendered",
             )
+
+
+def _access(
+    kind: str, manifest: Manifest, metadata: Mapping[str, Any], owner: Tenant
+) -> Iterator[Violation]:
+    """Apps get no Kubernetes API access; the one grant a render carries is the controller's
+    RoleBinding in a preview's own namespace (plattr.access), exactly as rendered."""
+    namespace = metadata.get("namespace")
+    if namespace in owner.preview_namespaces and kind == "RoleBinding":
+        expected = preview_role_binding(str(namespace), {})
+        fields = ("apiVersion", "roleRef", "subjects")
+        if metadata.get("name") == PREVIEW_ROLE_BINDING and all(
+            manifest.get(field) == expected[field] for field in fields
+        ):
+            return
+    yield Violation(
+        "kind",
+        kind,
+        "access",
+        "grants Kubernetes API access, which no app has",
+        "remove it; the only grant a render carries is the platform's RoleBinding "
+        f"{PREVIEW_ROLE_BINDING} in a preview's namespace, as rendered",
+    )
 
 
 def _service_account(

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+import msgspec
+
 from plattr import postgrest, secret_keys
-from plattr.models import EnvVar, Probe
+from plattr.models import EnvVar, Probe, Probes
 from renderer.plan import Plan
+from renderer.scaling import topology_spread
 
 Manifest = dict[str, Any]
 
@@ -17,8 +20,11 @@ CONTAINER_SECURITY: Final = {
     "allowPrivilegeEscalation": False,
     "capabilities": {"drop": ["ALL"]},
 }
-STARTUP_BUDGET: Final = Probe(period_seconds=2, failure_threshold=60)
-"""Two minutes to start before liveness may restart the container."""
+LIVENESS_TIMING: Final = Probe(period_seconds=20, failure_threshold=6)
+"""Two minutes without a sign of life before a restart: an overloaded pod leaves the
+endpoints (readiness) long before it is killed."""
+STARTUP_BUDGET: Final = Probe(period_seconds=5, failure_threshold=60)
+"""Five minutes to start (a JVM on a quarter of a CPU) before liveness applies."""
 POSTGREST_RESOURCES: Final = {
     "requests": {"cpu": "25m", "memory": "32Mi"},
     "limits": {"memory": "128Mi"},
@@ -77,8 +83,11 @@ def deployment(plan: Plan) -> Manifest:
             },
         },
     }
-    if not plan.autoscaled:
-        spec = {"replicas": plan.replicas, **spec}
+    spread = topology_spread(plan)
+    if spread:
+        spec["template"]["spec"]["topologySpreadConstraints"] = spread
+    if not plan.replicas.autoscaled:
+        spec = {"replicas": plan.replicas.min, **spec}
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -158,22 +167,33 @@ def _resources(plan: Plan) -> Manifest:
 
 
 def _probes(plan: Plan) -> Manifest:
+    """Readiness: the framework's (or the spec's) endpoint. Liveness: the spec's, else the
+    process is alive (the framework's liveness endpoint, else a TCP connect), checked slowly.
+    Startup: the spec's, else only where the framework starts slowly."""
     defaults = plan.defaults
-    default = Probe(type=defaults.probe_type, path=defaults.probe_path)
-    given = plan.spec.probes
-    readiness = (given and given.readiness) or default
-    liveness = (given and given.liveness) or readiness
-    startup = (given and given.startup) or Probe(
-        type=liveness.type,
-        path=liveness.path,
-        period_seconds=STARTUP_BUDGET.period_seconds,
-        failure_threshold=STARTUP_BUDGET.failure_threshold,
+    given = plan.spec.probes or Probes()
+    readiness = given.readiness or Probe(type=defaults.probe_type, path=defaults.probe_path)
+    alive = Probe(
+        type="tcp" if defaults.liveness_path is None else "http",
+        path=defaults.liveness_path,
+        period_seconds=LIVENESS_TIMING.period_seconds,
+        failure_threshold=LIVENESS_TIMING.failure_threshold,
     )
-    return {
+    liveness = given.liveness or alive
+    probes = {
         "readinessProbe": _probe(readiness, defaults.probe_path),
         "livenessProbe": _probe(liveness, defaults.probe_path),
-        "startupProbe": _probe(startup, defaults.probe_path),
     }
+    startup = given.startup
+    if startup is None and defaults.startup_probe:
+        startup = msgspec.structs.replace(
+            alive,
+            period_seconds=STARTUP_BUDGET.period_seconds,
+            failure_threshold=STARTUP_BUDGET.failure_threshold,
+        )
+    if startup is not None:
+        probes["startupProbe"] = _probe(startup, defaults.probe_path)
+    return probes
 
 
 def _probe(probe: Probe, default_path: str | None) -> Manifest:
@@ -221,6 +241,10 @@ def _postgrest_container(plan: Plan) -> Manifest:
         ],
         "resources": POSTGREST_RESOURCES,
         "readinessProbe": {"httpGet": {"path": "/ready", **admin}, "periodSeconds": 10},
-        "livenessProbe": {"httpGet": {"path": "/live", **admin}, "periodSeconds": 10},
+        "livenessProbe": {
+            "httpGet": {"path": "/live", **admin},
+            "periodSeconds": LIVENESS_TIMING.period_seconds,
+            "failureThreshold": LIVENESS_TIMING.failure_threshold,
+        },
         "securityContext": {**CONTAINER_SECURITY, "readOnlyRootFilesystem": True},
     }
