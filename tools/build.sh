@@ -4,6 +4,7 @@
 #   kubernetes-<v>/ kube-apiserver kube-controller-manager kube-scheduler   (Go, tools/kube)
 #   etcd-<v>/etcd  kustomize-<v>/kustomize  helm-<v>/helm                  (Go, tools/kube)
 #   kwok-<v>/kwok                                                         (Go, tools/kwok)
+#   kube-score-<v>/kube-score  the workload checker                   (Go, tools/kube-score)
 #   keycloak-<v>/  the keycloak-quarkus-dist zip from Maven Central, unpacked
 #   argocd-<v>/argocd and hard links to it under each component's name      (Go, tools/argocd)
 #   argocd-<v>/crds/  Argo CD's CustomResourceDefinitions, from the same release's module
@@ -18,6 +19,7 @@ source "$TOOLS_DIR/versions.env"
 CACHE="${PLATTR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/plattr}"
 KUBE_MODULE="$TOOLS_DIR/kube"
 KWOK_MODULE="$TOOLS_DIR/kwok"
+KUBE_SCORE_MODULE="$TOOLS_DIR/kube-score"
 ARGOCD_MODULE="$TOOLS_DIR/argocd"
 # The names Argo CD's multi-call binary answers to (tools/argocd/main.go), besides `argocd`.
 ARGOCD_COMPONENTS=(argocd-server argocd-repo-server argocd-cmp-server argocd-application-controller
@@ -113,6 +115,16 @@ build_go_tools() {
   go_build "$KWOK_MODULE" "-s -w" "$CACHE/kwok-$KWOK_VERSION" sigs.k8s.io/kwok/cmd/kwok
 }
 
+# kube-score in a module of its own (`tool` directive), version from versions.env.
+build_kube_score() {
+  local pkg=github.com/zegl/kube-score/cmd/kube-score
+  local dir="$CACHE/kube-score-$KUBE_SCORE_VERSION"
+  [[ -x "$dir/kube-score" ]] && return 0
+  grep -qF "github.com/zegl/kube-score $KUBE_SCORE_VERSION" "$KUBE_SCORE_MODULE/go.mod" ||
+    (cd "$KUBE_SCORE_MODULE" && go get -tool "$pkg@$KUBE_SCORE_VERSION" && go mod tidy)
+  go_build "$KUBE_SCORE_MODULE" "-s -w -X main.version=${KUBE_SCORE_VERSION#v}" "$dir" "$pkg"
+}
+
 fetch_keycloak() {
   local dir="$CACHE/keycloak-$KEYCLOAK_VERSION"
   [[ -x "$dir/bin/kc.sh" ]] && return 0
@@ -162,6 +174,7 @@ copy_argocd_crds() {
 
 mkdir -p "$CACHE"
 build_go_tools
+build_kube_score
 fetch_keycloak
 build_argocd
 copy_argocd_crds

@@ -138,6 +138,9 @@ class OperatorSettings:
     plugin_image_tag: str
     acme_email: str
     addons: AddOns
+    # The environments declaration (`-c environmentsFile=`): a file with an `environments:`
+    # list, such as the chart's values; None: the chart's own values.
+    environments_file: str | None = None
 
 
 @dataclass(frozen=True)
@@ -224,6 +227,7 @@ def read_operator(ctx: Context) -> OperatorSettings:
             ctx, "acmeEmail", f"platform@{base_domain}", re.compile(r"^[^@\s]+@[^@\s]+$")
         ),
         addons=addons,
+        environments_file=get_optional_str(ctx, "environmentsFile", re.compile(r"^\S+$")),
     )
 
 

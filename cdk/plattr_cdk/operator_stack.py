@@ -31,7 +31,7 @@ from .platform import (
     PlatformInfra,
     import_platform,
 )
-from .repo_files import CHART_DIR, chart_missing_reason, load_crds
+from .repo_files import CHART_DIR, chart_missing_reason, environments_declaration, load_crds
 from .secrets import generated_credentials
 
 RELEASE = "plattr-operator"
@@ -108,8 +108,12 @@ class PlattrOperatorStack(Stack):
         )
         role = self._controller_role(cluster, settings, admin_secret)
         target = addons.Target(cluster, settings, platform.aurora_endpoint)
-        self._addons(target, f"{repository.repository_uri}:{settings.plugin_image_tag}")
+        argocd = self._addons(target, f"{repository.repository_uri}:{settings.plugin_image_tag}")
+        environments, declared = environments_declaration(settings.environments_file)
         values = self._release_values(settings, platform, admin_secret, repository, role)
+        values["environments"] = declared  # the one source: the chart hands it on
+        if argocd is not None:  # and to the plugin sidecar, in Argo CD's namespace
+            values["argocd"] = {"pluginEnvironments": True}
         release = eks.HelmChart(
             self,
             "OperatorRelease",
@@ -121,8 +125,8 @@ class PlattrOperatorStack(Stack):
             skip_crds=True,  # the CRDs are applied above, owned by this stack
             values=values,
         )
-        release.node.add_dependency(namespace, *crds)
-        environment_namespaces(self, cluster)
+        release.node.add_dependency(namespace, *crds, *([argocd] if argocd else []))
+        environment_namespaces(self, cluster, environments)
         # The stack has its own kubectl provider when it imports the cluster (Option B).
         kubectl_provider = acknowledge_kubectl_provider(self, in_vpc=False)
         if kubectl_provider is not None:
@@ -227,10 +231,10 @@ class PlattrOperatorStack(Stack):
         )
         return role
 
-    def _addons(self, target: addons.Target, plugin_image: str) -> None:
+    def _addons(self, target: addons.Target, plugin_image: str) -> eks.HelmChart | None:
+        """The add-ons; returns the Argo CD release, if installed."""
         flags = target.settings.addons
-        if flags.argocd:
-            addons.argocd(self, target, plugin_image)
+        argocd = addons.argocd(self, target, plugin_image) if flags.argocd else None
         if flags.cert_manager:
             addons.cert_manager(self, target)
         if flags.external_dns_zone:
@@ -239,3 +243,4 @@ class PlattrOperatorStack(Stack):
             addons.ingress_nginx(self, target)
         if flags.keycloak:
             addons.keycloak(self, target)
+        return argocd

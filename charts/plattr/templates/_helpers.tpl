@@ -27,7 +27,7 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{/* The controller's environment: the chart's defaults (with keycloakAdminSecret, where the
 controller finds Keycloak's admin credentials), overridden by .Values.env. */}}
 {{- define "plattr.env" -}}
-{{- $defaults := dict "LEADER_ELECTION" "true" "LEASE_NAMESPACE" .Release.Namespace "METRICS_PORT" (toString .Values.port) "DASHBOARD_AUTH" .Values.dashboard.auth -}}
+{{- $defaults := dict "LEADER_ELECTION" "true" "LEASE_NAMESPACE" .Release.Namespace "METRICS_PORT" (toString .Values.port) "DASHBOARD_AUTH" .Values.dashboard.auth "PLATTR_ENVIRONMENTS_FILE" "/etc/plattr/environments.yaml" -}}
 {{- with .Values.keycloakAdminSecret -}}
 {{- $_ := set $defaults "KEYCLOAK_ADMIN_SECRET" (printf "%s/%s" $.Release.Namespace .) -}}
 {{- end -}}
@@ -42,4 +42,19 @@ controller finds Keycloak's admin credentials), overridden by .Values.env. */}}
 {{/* The Secret with the dashboard's token (key `token`): the one named, or the chart's. */}}
 {{- define "plattr.dashboardTokenSecret" -}}
 {{- .Values.dashboard.tokenSecret | default (printf "%s-dashboard-token" (include "plattr.fullname" .)) -}}
+{{- end -}}
+
+{{/* The ConfigMap holding the environments declaration (key environments.yaml). */}}
+{{- define "plattr.environmentsConfigMap" -}}
+{{- printf "%s-environments" (include "plattr.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* The declaration as the controller and the plugin read it: `environments:` and its list. */}}
+{{- define "plattr.environmentsFile" -}}
+{{- toYaml (dict "environments" .Values.environments) -}}
+{{- end -}}
+
+{{/* An environment's namespace: `namespace`, else its name. */}}
+{{- define "plattr.environmentNamespace" -}}
+{{- .namespace | default .name -}}
 {{- end -}}
