@@ -27,11 +27,16 @@ from plattr.naming import PREVIEW_NAMESPACE_PREFIX
 log = logging.getLogger(__name__)
 
 COMPONENT: Final = "plattr-controller"
+FORBIDDEN: Final = 403
 
 
 class Cluster(Protocol):
     def secret(self, namespace: str, name: str) -> dict[str, str] | None:
         """The Secret's data, decoded, or None if there is no such Secret."""
+        ...
+
+    def config_map(self, namespace: str, name: str) -> dict[str, str] | None:
+        """The ConfigMap's data, or None if there is no such ConfigMap."""
         ...
 
     def apply_secret(
@@ -106,6 +111,10 @@ class KubeCluster:
             return None
         return {key: base64.b64decode(value).decode() for key, value in _data(current).items()}
 
+    def config_map(self, namespace: str, name: str) -> dict[str, str] | None:
+        current = self._current(CONFIG_MAP, namespace, name)
+        return None if current is None else _data(current)
+
     def apply_secret(
         self, namespace: str, name: str, data: Mapping[str, str], labels: Mapping[str, str]
     ) -> bool:
@@ -164,13 +173,23 @@ class KubeCluster:
 
     def delete(self, key: ObjectKey) -> bool:
         kind = self._kinds[key.kind]
-        if (
-            self._cache.get(key) is None
-            and self._kube.get(kind.item(key.namespace, key.name)) is None
-        ):
-            return False  # read before delete: a no-op teardown makes no write
-        self._cache.remove(key)
-        return self._writer().delete(kind.item(key.namespace, key.name))
+        location = kind.item(key.namespace, key.name)
+        try:
+            if self._cache.get(key) is None and self._kube.get(location) is None:
+                return False  # read before delete: a no-op teardown makes no write
+            self._cache.remove(key)
+            return self._writer().delete(location)
+        except KubeError as exc:
+            if exc.status == FORBIDDEN and self._namespace_going(key.namespace):
+                self._cache.remove(key)
+                return False  # its namespace's deletion takes it (and took our grant there)
+            raise
+
+    def _namespace_going(self, name: str) -> bool:
+        """The namespace is gone or being deleted: a preview's, whose RoleBinding, the
+        controller's grant there, goes with it before the teardown is done."""
+        namespace = self._kube.get(f"{NAMESPACE.collection()}/{name}")
+        return namespace is None or bool(namespace["metadata"].get("deletionTimestamp"))
 
     def deployment(self, namespace: str, name: str) -> KubeObject | None:
         return self._cache.get(ObjectKey(DEPLOYMENT.name, namespace, name))

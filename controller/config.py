@@ -13,11 +13,14 @@ import socket
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Final, Literal, TypeVar
 
 from controller.errors import ControllerError
 from controller.machinery.leader import LeaseSettings
 from controller.provisioners.auth import DEFAULT_CONCURRENCY
+from controller.verification import PROVISIONERS
+from plattr import environments
 from plattr.errors import SettingsError
 from plattr.settings import aws_account_id_problem, base_domain_problem
 
@@ -27,6 +30,7 @@ DashboardAuth = Literal["none", "token", "oidc"]
 DASHBOARD_AUTHS: Final[tuple[DashboardAuth, ...]] = ("none", "token", "oidc")
 
 LEASE_NAME: Final = "plattr-operator-leader"
+DEFAULT_VERIFY_SECONDS: Final = 3600.0
 TRUE_WORDS: Final = frozenset({"true", "1", "yes", "on"})
 FALSE_WORDS: Final = frozenset({"false", "0", "no", "off", ""})
 _DNS_LABEL: Final = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
@@ -123,10 +127,17 @@ class Settings:
     metrics_host: str = "0.0.0.0"  # noqa: S104 - a pod's port, reached through its Service
     metrics_port: int = 9090
     resync_seconds: float = 300.0
+    verify_seconds: Mapping[str, float] = field(
+        default_factory=lambda: dict.fromkeys(PROVISIONERS, DEFAULT_VERIFY_SECONDS)
+    )
+    """Per provisioner (database, storage, auth): how often a resync verifies its external
+    resources again (`<NAME>_VERIFY_SECONDS`; 0: on every resync)."""
     workers: int = 4
     ttl_sweep_seconds: float = 300.0
     log_level: str = "INFO"
     dashboard: DashboardSettings = field(default_factory=DashboardSettings)
+    environments_file: Path | None = None
+    """The environments declaration (`PLATTR_ENVIRONMENTS_FILE`); None: the shipped one."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -157,13 +168,32 @@ class Settings:
             metrics_host=reader.text("METRICS_HOST", "0.0.0.0"),  # noqa: S104
             metrics_port=reader.number("METRICS_PORT", 9090, int, low=1, high=65535),
             resync_seconds=reader.number("RESYNC_SECONDS", 300.0, float, low=1),
+            verify_seconds={
+                name: reader.number(
+                    f"{name.upper()}_VERIFY_SECONDS", DEFAULT_VERIFY_SECONDS, float, low=0
+                )
+                for name in PROVISIONERS
+            },
             workers=reader.number("WORKERS", 4, int, low=1, high=64),
             ttl_sweep_seconds=reader.number("TTL_SWEEP_SECONDS", 300.0, float, low=1),
             log_level=reader.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
             dashboard=_dashboard(reader),
+            environments_file=_environments_file(reader),
         )
         reader.raise_problems()
         return settings
+
+
+def _environments_file(reader: _Reader) -> Path | None:
+    """The declaration file, if one is named; it must load (every problem is listed)."""
+    named = reader.optional(environments.ENVIRONMENTS_FILE_VARIABLE)
+    if named is None:
+        return None
+    try:
+        environments.load(Path(named))
+    except environments.InvalidDeclaration as error:
+        reader.problem(f"{environments.ENVIRONMENTS_FILE_VARIABLE}={named}: {error}")
+    return Path(named)
 
 
 def _database(reader: _Reader) -> DatabaseSettings:

@@ -15,21 +15,45 @@ APPLICATION: Final = ApiResource("Application", f"/apis/{GROUP}/{VERSION}", "app
 PREVIEW: Final = ApiResource(
     "PreviewEnvironment", f"/apis/{GROUP}/{VERSION}", "previewenvironments"
 )
-DEPLOYMENT: Final = ApiResource("Deployment", "/apis/apps/v1", "deployments", RENDERED_SELECTOR)
-SECRET: Final = ApiResource("Secret", "/api/v1", "secrets", PROVISIONED_SELECTOR)
-CONFIG_MAP: Final = ApiResource("ConfigMap", "/api/v1", "configmaps", PROVISIONED_SELECTOR)
+DEPLOYMENT: Final = ApiResource(
+    "Deployment",
+    "/apis/apps/v1",
+    "deployments",
+    RENDERED_SELECTOR,
+    kept=(
+        "spec.replicas",
+        "status.availableReplicas",
+        "status.updatedReplicas",
+        "status.observedGeneration",
+    ),
+)
+"""Cached for its rollout (`reconciler.deployment_condition`), not its pod template."""
+SECRET: Final = ApiResource("Secret", "/api/v1", "secrets", PROVISIONED_SELECTOR, kept=("data",))
+"""Cached with its data: a database password is reused from it, and every apply compares."""
+CONFIG_MAP: Final = ApiResource(
+    "ConfigMap", "/api/v1", "configmaps", PROVISIONED_SELECTOR, kept=("data",)
+)
 NAMESPACE: Final = ApiResource("Namespace", "/api/v1", "namespaces")
 EVENT: Final = ApiResource("Event", "/api/v1", "events")
 LEASE: Final = leader.LEASE
 
 KEYCLOAK_ADMIN_SECRET: Final = "KeycloakAdminSecret"  # noqa: S105 - a kind's name
+IDENTITY_PROVIDERS_SECRET: Final = "IdentityProvidersSecret"  # noqa: S105 - a kind's name
+PLATFORM_SECRETS: Final = frozenset({KEYCLOAK_ADMIN_SECRET, IDENTITY_PROVIDERS_SECRET})
+"""Secrets of the platform an app's realm depends on: Keycloak's admin credentials
+(KEYCLOAK_ADMIN_SECRET) and the identity providers' OAuth clients."""
 
 
-def keycloak_admin_secret(name: str) -> ApiResource:
-    """The Secret KEYCLOAK_ADMIN_SECRET names, watched apart from the others (it carries none
-    of Plattr's labels) so that its arrival or rotation re-queues the apps asking for auth."""
-    return ApiResource(KEYCLOAK_ADMIN_SECRET, "/api/v1", "secrets", None, f"metadata.name={name}")
+def platform_secret(kind: str, name: str) -> ApiResource:
+    """One Secret of `PLATFORM_SECRETS` by name, watched apart from the others (it carries
+    none of Plattr's labels) so that its arrival or rotation re-queues the apps asking for
+    auth, which then verify their realms."""
+    return ApiResource(kind, "/api/v1", "secrets", None, f"metadata.name={name}")
 
 
 PLATTR_KINDS: Final = (APPLICATION, PREVIEW)
-WATCHED_KINDS: Final = (APPLICATION, PREVIEW, DEPLOYMENT, SECRET, CONFIG_MAP)
+CLUSTER_WATCHED_KINDS: Final = (APPLICATION, PREVIEW, DEPLOYMENT)
+NAMESPACE_WATCHED_KINDS: Final = (SECRET, CONFIG_MAP)
+"""Watched namespace by namespace, where the controller is granted them: the declared
+environments' namespaces and the preview namespaces (charts/plattr/templates/rbac.yaml)."""
+WATCHED_KINDS: Final = (*CLUSTER_WATCHED_KINDS, *NAMESPACE_WATCHED_KINDS)

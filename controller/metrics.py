@@ -16,6 +16,8 @@ from controller.provisioners.counting import CallCounter
 from plattr.models import Phase
 
 PHASES: Final[tuple[Phase, ...]] = get_args(Phase)
+SERVICES: Final = {"database": "postgres", "storage": "aws", "auth": "keycloak"}
+"""The service behind each provisioner, as `external_throttled_total` labels it."""
 
 
 class Metrics:
@@ -64,7 +66,8 @@ class Metrics:
 
     def count_provisioner_calls(self, counters: Mapping[str, CallCounter]) -> None:
         """Export each provisioner's own call counts (SQL statements, S3/IAM operations,
-        Keycloak admin requests) as `provisioner_calls_total{provisioner,access}`."""
+        Keycloak admin requests) as `provisioner_calls_total{provisioner,access}`, and the
+        answers that throttled it as `external_throttled_total{service}`."""
         self.registry.register(_ProvisionerCalls(dict(counters)))
 
     def set_phase(self, name: str, namespace: str, phase: Phase) -> None:
@@ -123,3 +126,11 @@ class _ProvisionerCalls(Collector):
             family.add_metric([name, "read"], counts.reads)
             family.add_metric([name, "write"], counts.writes)
         yield family
+        throttled = CounterMetricFamily(
+            "external_throttled",
+            "Answers of an external service that asked to slow down (retried by the client)",
+            labels=["service"],
+        )
+        for name, counter in self._counters.items():
+            throttled.add_metric([SERVICES.get(name, name)], counter.throttled)
+        yield throttled

@@ -43,10 +43,13 @@ from controller.provisioners.interfaces import (
 from controller.subjects import (
     InvalidSubject,
     Subject,
+    UndeclaredSubject,
     format_rfc3339,
     subject_of,
 )
+from controller.verification import Verifications
 from plattr import secret_keys
+from plattr.environments import Environments, shipped
 from plattr.labels import FINALIZER
 from plattr.models import ApplicationStatus, Condition, PreviewEnvironmentStatus
 from plattr.naming import Target
@@ -89,9 +92,13 @@ class Reconciler:
         *,
         base_domain: str,
         aws_region: str,
+        environments: Callable[[], Environments] = shipped,
+        verifications: Verifications | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._cluster = cluster
+        self._environments = environments
+        self.verifications = Verifications({}) if verifications is None else verifications
         self._cache = cache
         self._provisioners = provisioners
         self._metrics = metrics
@@ -108,10 +115,14 @@ class Reconciler:
                 self._metrics.forget_application(key.name, key.namespace)
             return True
         try:
-            subject = subject_of(key, obj)
+            subject = subject_of(key, obj, self._environments())
         except InvalidSubject as exc:
             self._report_invalid(key, obj, exc)
             return True  # retrying cannot help: a new generation will be reconciled
+        except UndeclaredSubject as exc:
+            self._refuse(key, obj, "EnvironmentNotDeclared", exc.message)
+            log.warning("environment not declared", extra={"object": str(key)})
+            return True  # a new generation, or the environment declared, will be reconciled
         if subject.deleting:
             return self._teardown(subject, final_attempt)
         if key.namespace != subject.target.namespace:
@@ -170,30 +181,59 @@ class Reconciler:
         password = existing.get(secret_keys.PGPASSWORD)
         rotated = password is None  # a lost Secret means a new password (rotation)
         password = password or app_config.new_password()
-        database.ensure(target, password, reset_password=rotated)
+
+        def verify() -> str:
+            database.ensure(target, password, reset_password=rotated)
+            return f"schema {target.schema}, login role {target.login_role}, Secret {name}"
+
+        message = self._verified(subject, "database", not rotated, verify)
         data = app_config.database_secret(database.endpoint(), target, password)
         self._cluster.apply_secret(target.namespace, name, data, labels)
-        return f"schema {target.schema}, login role {target.login_role}, Secret {name}", name
+        return message, name
 
     def _storage(self, subject: Subject) -> tuple[str, str | None]:
         storage = _configured(self._provisioners.storage, "Storage", "AWS_REGION")
         target, labels = subject.target, app_config.owner_labels(subject.key, subject.target)
-        buckets, _ = storage.ensure(target, subject.storage.buckets)
         name = target.config_map_name("storage")
-        data = app_config.storage_config(buckets, self._aws_region)
-        self._cluster.apply_config_map(target.namespace, name, data, labels)
-        return f"buckets {', '.join(sorted(buckets.values()))}; ConfigMap {name}", None
+
+        def verify() -> str:
+            buckets, _ = storage.ensure(target, subject.storage.buckets)
+            data = app_config.storage_config(buckets, self._aws_region)
+            self._cluster.apply_config_map(target.namespace, name, data, labels)
+            return f"buckets {', '.join(sorted(buckets.values()))}; ConfigMap {name}"
+
+        present = self._cluster.config_map(target.namespace, name) is not None
+        return self._verified(subject, "storage", present, verify), None
 
     def _auth(self, subject: Subject) -> tuple[str, str | None]:
         auth = _configured(self._provisioners.auth, "Auth", "KEYCLOAK_URL")
         target, labels = subject.target, app_config.owner_labels(subject.key, subject.target)
-        uris = app_config.redirect_uris(target, self._base_domain, subject.extra_hosts)
-        credentials, _ = auth.ensure(target, subject.auth.providers, uris)
         name = target.secret_name("auth")
-        self._cluster.apply_secret(
-            target.namespace, name, app_config.auth_secret(credentials), labels
-        )
-        return f"realm {target.realm}, client {target.client_id}, Secret {name}", name
+
+        def verify() -> str:
+            uris = app_config.redirect_uris(target, self._base_domain, subject.extra_hosts)
+            credentials, _ = auth.ensure(target, subject.auth.providers, uris)
+            data = app_config.auth_secret(credentials)
+            self._cluster.apply_secret(target.namespace, name, data, labels)
+            return f"realm {target.realm}, client {target.client_id}, Secret {name}"
+
+        present = self._cluster.secret(target.namespace, name) is not None
+        return self._verified(subject, "auth", present, verify), name
+
+    def _verified(
+        self, subject: Subject, provisioner: str, present: bool, verify: Callable[[], str]
+    ) -> str:
+        """The step's message: from `verify` (the calls to the external system) when the
+        last verification is not current or what it made in the cluster (`present`) is
+        gone; otherwise that verification's message, without a call (controller/verification.py)."""
+        # the target too: a changed environments declaration (host pattern) changes the inputs
+        inputs = f"{subject.generation} {subject.target}"
+        if present and (message := self.verifications.current(subject.uid, provisioner, inputs)):
+            return message
+        self.verifications.forget(subject.uid, provisioner)  # a failure verifies again
+        message = verify()
+        self.verifications.record(subject.uid, provisioner, inputs, message)
+        return message
 
     def _deployment_condition(self, subject: Subject) -> Condition:
         target = subject.target
@@ -225,6 +265,7 @@ class Reconciler:
                 return False
             self._record(subject, Transition("Normal", "Deleted", f"deleted {kept}"))
         self._cluster.set_finalizer(subject.key, subject.resource_version, present=False)
+        self.verifications.forget(subject.uid)
         log.info(
             "finalizer released",
             extra={

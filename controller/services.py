@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
-from typing import Any
 
 from controller.config import KeycloakSettings, Settings
 from controller.kinds import SECRET
 from controller.machinery.kube import Kube
 from controller.metrics import Metrics
-from controller.provisioners import identity_providers
+from controller.provisioners import aws, identity_providers
 from controller.provisioners.auth import (
     AdminCredentials,
     AdminSecret,
@@ -66,14 +65,6 @@ def keycloak_admin(keycloak: KeycloakSettings, kube: Kube) -> AdminSecret:
     return lambda: admin_credentials(read(), str(ref), keycloak.admin_user)
 
 
-def _aws_client(settings: Settings, service: str) -> Any:
-    import boto3
-
-    return boto3.client(
-        service, region_name=settings.aws_region, endpoint_url=settings.aws_endpoint_url
-    )
-
-
 def build_provisioners(settings: Settings, kube: Kube, metrics: Metrics) -> Provisioners:
     """The provisioners, their call counts exported through `metrics`."""
     database = settings.database
@@ -81,7 +72,11 @@ def build_provisioners(settings: Settings, kube: Kube, metrics: Metrics) -> Prov
         admin_url=database.admin_url,
         secret_arn=database.secret_arn,
         host=database.host,
-        secretsmanager=_aws_client(settings, "secretsmanager") if database.secret_arn else None,
+        secretsmanager=aws.client(
+            "secretsmanager", region=settings.aws_region, endpoint_url=settings.aws_endpoint_url
+        )
+        if database.secret_arn
+        else None,
     )
     storage = S3Provisioner.from_settings(
         region=settings.aws_region,

@@ -13,6 +13,7 @@ import msgspec
 from controller.errors import ControllerError
 from controller.kinds import APPLICATION, PREVIEW
 from controller.machinery.objects import KubeObject, ObjectKey
+from plattr.environments import Environments
 from plattr.models import (
     Application,
     ApplicationStatus,
@@ -29,6 +30,9 @@ from plattr.ttl import parse_ttl
 from plattr.validation import InvalidDocument, decode
 
 PREVIEW_DELETION_POLICY: Final[DeletionPolicy] = "Delete"
+UNDECLARED_DELETION_POLICY: Final[DeletionPolicy] = "Retain"
+"""An app deleted after its environment left the declaration keeps its data (nothing is
+deleted by a configuration change) unless its spec asks otherwise."""
 
 
 def prepare_models() -> None:
@@ -77,13 +81,32 @@ class InvalidSubject(ControllerError):
         self.error = error
 
 
-def subject_of(key: ObjectKey, obj: KubeObject) -> Subject:
+class UndeclaredSubject(ControllerError):
+    """An Application whose environment the platform does not declare (any more): nothing is
+    provisioned for it, and nothing it has is removed."""
+
+    def __init__(self, key: ObjectKey, message: str) -> None:
+        super().__init__(f"{key.kind} {key.namespace}/{key.name}: {message}")
+        self.key = key
+        self.message = message
+
+
+def subject_of(key: ObjectKey, obj: KubeObject, environments: Environments) -> Subject:
     """The subject of a cached Application or PreviewEnvironment; `InvalidSubject` if its
     spec does not decode (the API server's schema should prevent that, but not every rule
-    is in the schema)."""
+    is in the schema), `UndeclaredSubject` if an Application's environment is not declared."""
+    if key.kind != APPLICATION.name:
+        return preview_subject(key, obj)
     try:
-        if key.kind == APPLICATION.name:
-            return _application(key, obj, decode(obj, Application))
+        app = decode(obj, Application)
+    except InvalidDocument as exc:
+        raise InvalidSubject(key, exc) from exc
+    return _application(key, app, environments)
+
+
+def preview_subject(key: ObjectKey, obj: KubeObject) -> Subject:
+    """The subject of a cached PreviewEnvironment; `InvalidSubject` if it does not decode."""
+    try:
         return _preview(key, obj, decode(obj, PreviewEnvironment))
     except InvalidDocument as exc:
         raise InvalidSubject(key, exc) from exc
@@ -101,17 +124,29 @@ def _tracking(resource: Resource) -> dict[str, Any]:
     }
 
 
-def _application(key: ObjectKey, obj: KubeObject, app: Application) -> Subject:
+def _application(key: ObjectKey, app: Application, environments: Environments) -> Subject:
     spec = app.spec
+    tracking = _tracking(app)
+    declared = environments.get(spec.environment)
+    if declared is not None:
+        target = declared.target(app.metadata.name)
+        deletion_policy = declared.deletion_policy_of(spec)
+    elif tracking["deleting"]:
+        # The environment went from the declaration while the app stayed: let the app go,
+        # from where it is, and keep its data unless its spec says otherwise.
+        target = Target(app.metadata.name, spec.environment, key.namespace)
+        deletion_policy = spec.deletion_policy or UNDECLARED_DELETION_POLICY
+    else:
+        raise UndeclaredSubject(key, environments.undeclared_message(spec.environment))
     return Subject(
         key=key,
-        **_tracking(app),
-        target=Target(app.metadata.name, spec.environment),
+        **tracking,
+        target=target,
         database=spec.database,
         storage=spec.storage,
         auth=spec.auth,
         extra_hosts=tuple(spec.ingress.hosts),
-        deletion_policy=spec.effective_deletion_policy,
+        deletion_policy=deletion_policy,
         status=app.status,
     )
 

@@ -15,7 +15,7 @@ from controller.kinds import PREVIEW
 from controller.machinery.cache import ObjectCache
 from controller.machinery.objects import ObjectKey
 from controller.metrics import Metrics
-from controller.subjects import InvalidSubject, format_rfc3339, subject_of
+from controller.subjects import InvalidSubject, format_rfc3339, preview_subject
 from plattr.naming import PREVIEW_NAMESPACE_PREFIX
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ class TtlSweeper:
             if obj is None or obj["metadata"].get("deletionTimestamp"):
                 continue
             try:
-                subject = subject_of(key, obj)
+                subject = preview_subject(key, obj)
             except InvalidSubject:
                 continue  # the reconciler reports it; an unreadable TTL is no reason to delete
             if subject.expires_at is None or subject.expires_at > now:

@@ -1,14 +1,14 @@
 """Argo CD (the release tools/build.sh builds) on loopback against the stack's API server, with
-Plattr's config-management plugin: redis, a GitOps repository served over HTTP, argocd-cmp-server
-running argocd/plugin.yaml with this virtualenv's `plattr-cmp` (the sidecar's environment from
-argocd/repo-server/plattr-sidecar.yaml), argocd-repo-server, argocd-server (API, `default`
-AppProject, the initial admin password), argocd-application-controller and
-argocd-applicationset-controller. A push to the repository reaches Argo CD as a GitHub-style
-webhook, so it is seen at once, not on the next poll.
+Plattr's config-management plugin: redis, a GitOps repository served over HTTP, argocd-cmp-
+server running argocd/plugin.yaml with this virtualenv's `plattr-cmp` (the sidecar's environment
+from argocd/repo-server/plattr-sidecar.yaml, the stack's environments declaration), argocd-repo-
+server, argocd-server (API, `default` AppProject, the initial admin password), argocd-
+application-controller and argocd-applicationset-controller. A push to the repository reaches
+Argo CD as a GitHub-style webhook, so it is seen at once, not on the next poll.
 
-Each process gets its own HOME and TMPDIR under the state directory and explicit loopback
-ports (Argo CD's defaults are fixed ports and /tmp paths), so two stacks can share a machine.
-Argo CD runs "in cluster" against the stack's API server: with ARGOCD_FAKE_IN_CLUSTER,
+Each process gets its own HOME and TMPDIR under the state directory and explicit loopback ports
+(Argo CD's defaults are fixed ports and /tmp paths), so two stacks can share a machine. Argo CD
+runs "in cluster" against the stack's API server: with ARGOCD_FAKE_IN_CLUSTER,
 https://kubernetes.default.svc is whatever the KUBECONFIG variable names.
 """
 
@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import shutil
 import socket
+import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -33,12 +34,15 @@ from devstack.kubeapi import KubeAPI
 from devstack.ports import LOOPBACK, free_port
 from devstack.probes import http_status
 from devstack.process import Service, run, spawn, wait_until
+from plattr.environments import ENVIRONMENTS_FILE_VARIABLE
 
 NAMESPACE = "argocd"
 PLUGIN_CONFIG = REPO / "argocd" / "plugin.yaml"
 SIDECAR = REPO / "argocd" / "repo-server" / "plattr-sidecar.yaml"
 ARGOCD_CM = REPO / "argocd" / "repo-server" / "argocd-cm.yaml"
-PLATFORM = REPO / "argocd" / "platform"
+CHART = REPO / "charts" / "plattr"
+# What the chart renders for Argo CD from the environments declaration (argocd.enabled).
+PLATFORM_TEMPLATES = ("templates/argocd-appproject.yaml", "templates/argocd-applicationset.yaml")
 TEMPLATE = REPO / "gitops-repo-template"
 ADMIN_SECRET = "argocd-initial-admin-secret"  # a Secret's name, not a secret  # noqa: S105
 PART_OF = {"app.kubernetes.io/part-of": "argocd"}
@@ -51,13 +55,15 @@ CMP_STOP_TIMEOUT = 1.0
 @dataclass(frozen=True)
 class ArgoCD:
     """`url`: argocd-server's API (`argocd login <host:port> --plaintext`, user admin, the
-    password in `admin_password_file`); `repo`: the GitOps repo."""
+    password in `admin_password_file`); `repo`: the GitOps repo; `environments_file`: the
+    environments declaration its plugin and its ApplicationSets follow."""
 
     url: str
     repo: GitServer
     admin_password_file: Path
     api: KubeAPI = field(repr=False)
     processes: tuple[Service, ...]
+    environments_file: Path
 
     @property
     def services(self) -> tuple[Service, ...]:
@@ -136,6 +142,7 @@ class _Launcher:
     def plugin(self) -> None:
         """The sidecar: plugin.yaml as the image bakes it, plattr-cmp from this virtualenv."""
         env = self.env("argocd-cmp-server") | sidecar_env()
+        env[ENVIRONMENTS_FILE_VARIABLE] = str(declaration_file(self.plane))
         venv_bin = Path(sys.executable).parent
         env["PATH"] = f"{venv_bin}:{tools.binary('kustomize').parent}:{env['PATH']}"
         config = ["--config-dir-path", str(PLUGIN_CONFIG.parent)]
@@ -228,6 +235,11 @@ def sidecar_env() -> dict[str, str]:
     return {item["name"]: str(item["value"]) for item in container["env"]}
 
 
+def declaration_file(plane: ControlPlane) -> Path:
+    """The stack's copy of the environments declaration (devstack.controlplane.redeclare)."""
+    return plane.environments_file
+
+
 def _plugin_socket() -> str:
     plugin = yaml.safe_load(PLUGIN_CONFIG.read_text())
     return f"{plugin['metadata']['name']}-{plugin['spec']['version']}.sock"
@@ -271,7 +283,7 @@ def start_argocd(plane: ControlPlane, state_dir: Path) -> ArgoCD:
         launcher.stop()
         raise
     processes = tuple(s for s in launcher.started if s is not repo.process)
-    return ArgoCD(url, repo, password_file, plane.api, processes)
+    return ArgoCD(url, repo, password_file, plane.api, processes, declaration_file(plane))
 
 
 def seed_gitops_repo(argocd: ArgoCD, content: Path = TEMPLATE) -> None:
@@ -287,34 +299,60 @@ def seed_gitops_repo(argocd: ArgoCD, content: Path = TEMPLATE) -> None:
         run([*git, "push", "--quiet", str(argocd.repo.bare), "main"], "git push")
 
 
-def platform_objects(repo_url: str, platform: Path = PLATFORM) -> list[dict[str, Any]]:
-    """argocd/platform's AppProject and ApplicationSets pointed at `repo_url` (the patches
-    gitops-repo-template/platform/argocd.yaml makes), in the argocd namespace. The previews
-    ApplicationSet is left out: its pull-request generator asks GitHub's API, with a token."""
-    kustomization = yaml.safe_load((platform / "kustomization.yaml").read_text())
-    objects = []
-    for resource in kustomization["resources"]:
-        obj = yaml.safe_load((platform / resource).read_text())
-        obj["metadata"]["namespace"] = NAMESPACE
-        spec = obj["spec"]
-        if obj["kind"] == "AppProject":
-            spec["sourceRepos"] = [repo_url]
-        elif "pullRequest" in str(spec["generators"]):
-            continue
-        else:
-            spec["template"]["spec"]["source"]["repoURL"] = repo_url
-            for generator in spec["generators"]:
-                generator["git"]["repoURL"] = repo_url
-        objects.append(obj)
-    return objects
+def platform_objects(repo_url: str, declaration: Path) -> list[dict[str, Any]]:
+    """The AppProject and the apps' ApplicationSet that charts/plattr renders for the
+    environments `declaration` (a file with an `environments:` list, e.g. the chart's values),
+    pointed at `repo_url`, in the argocd namespace. The previews ApplicationSet is left out:
+    its pull-request generator asks GitHub's API, with a token."""
+    argv = [tools.binary("helm"), "template", "plattr", CHART, "--namespace", "plattr-system"]
+    argv += ["--values", declaration, "--set", "argocd.enabled=true"]
+    argv += ["--set-string", f"argocd.repoURL={repo_url},argocd.namespace={NAMESPACE}"]
+    for template in PLATFORM_TEMPLATES:
+        argv += ["--show-only", template]
+    result = subprocess.run(list(map(str, argv)), capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise StackError(f"helm template of {CHART} with {declaration}: {result.stderr.strip()}")
+    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+
+
+RESOURCES_FINALIZER = "resources-finalizer.argocd.argoproj.io"
+MISSING_PATH = "app path does not exist"  # the repo-server's word for a removed directory
+
+
+def retire_application(argocd: ArgoCD, name: str, timeout: float = READY_TIMEOUT) -> None:
+    """What `argocd app delete <name>` does, once the app's directory is gone from the repo:
+    wait until Argo CD sees it gone (so that the ApplicationSet no longer makes or updates the
+    Application), give the Application the resources finalizer and delete it; Argo CD deletes
+    what it deployed, then the Application. Returns when the Application is gone."""
+    path = f"/apis/argoproj.io/v1alpha1/namespaces/{NAMESPACE}/applications/{name}"
+    meta = {"name": name, "namespace": NAMESPACE, "finalizers": [RESOURCES_FINALIZER]}
+    patch = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application", "metadata": meta}
+
+    def path_gone() -> bool:
+        application = argocd.application(name)
+        conditions = ((application or {}).get("status") or {}).get("conditions") or []
+        return application is None or any(MISSING_PATH in c.get("message", "") for c in conditions)
+
+    wait_until(path_gone, f"Argo CD seeing {name}'s directory removed", timeout)
+
+    def gone() -> bool:
+        application = argocd.application(name)
+        if application is None:
+            return True
+        if not application["metadata"].get("deletionTimestamp"):
+            argocd.api.request("PATCH", f"{path}?fieldManager=argocd-app-delete&force=true", patch)
+            argocd.api.request("DELETE", path)
+        return False
+
+    wait_until(gone, f"Argo CD Application {name} deleted with what it deployed", timeout)
 
 
 def apply_platform(argocd: ArgoCD) -> list[str]:
     """Apply platform_objects for this Argo CD's repo; returns their kind/name."""
     applied = []
-    for obj in platform_objects(argocd.repo.url):
+    for obj in platform_objects(argocd.repo.url, argocd.environments_file):
         argocd.api.apply(obj)
         applied.append(f"{obj['kind']}/{obj['metadata']['name']}")
     if not applied:
-        raise StackError(f"no AppProject or ApplicationSet in {PLATFORM}")
+        raise StackError(f"{CHART} rendered no AppProject or ApplicationSet")
     return applied

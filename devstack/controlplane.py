@@ -1,12 +1,15 @@
 """etcd + kube-apiserver: RBAC on, a static admin token, service-account signing keys, a
-kubeconfig; then the CRDs and the environment namespaces, labelled as on EKS (Pod Security
-`restricted`: charts/plattr/files/platform-namespaces.yaml, which the CDK app reads too)."""
+kubeconfig; then the CRDs and the declared environments' namespaces (the declaration named by
+PLATTR_ENVIRONMENTS_FILE, else the shipped one), labelled as on EKS (Pod Security `restricted`:
+charts/plattr/files/platform-namespaces.yaml, which the CDK app reads too), with their
+LimitRange. Their ResourceQuotas come with the quota controller (devstack/controllers.py): the
+API server refuses every pod of a namespace whose quota the controller has not counted yet."""
 
 from __future__ import annotations
 
 import base64
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,12 +23,13 @@ from devstack.pki import Pki, write_pki
 from devstack.ports import LOOPBACK, free_port
 from devstack.probes import http_status
 from devstack.process import Service, spawn, wait_until
+from plattr.environments import Environment, Environments, from_environ, load
+from plattr.namespaces import namespace_objects
 
 REPO = tools.TOOLS_DIR.parent
 DEFAULT_CRDS = REPO / "charts" / "plattr" / "crds"
 PLATFORM_NAMESPACES = REPO / "charts" / "plattr" / "files" / "platform-namespaces.yaml"
 _SHARED: dict[str, Any] = yaml.safe_load(PLATFORM_NAMESPACES.read_text())
-ENVIRONMENT_NAMESPACES: tuple[str, ...] = tuple(_SHARED["environments"])
 SERVICE_CIDR = "10.0.0.0/24"
 ADMIN_USER = "devstack-admin"
 READY_TIMEOUT = 60.0
@@ -40,9 +44,15 @@ class ControlPlane:
     token: str = field(repr=False)
     ca_file: Path
     sa_key: Path
+    serving_cert: Path  # also kwok's, for the kubelet API it serves
+    serving_key: Path
     etcd_url: str
     etcd: Service
     apiserver: Service
+    environments: Environments
+    # The stack's own copy of the declaration, which the plugin, the controller and the
+    # ApplicationSets follow (what the chart's ConfigMap is on a cluster): redeclare() rewrites it.
+    environments_file: Path
 
     @property
     def api(self) -> KubeAPI:
@@ -97,6 +107,7 @@ def _apiserver_argv(state_dir: Path, pki: Pki, port: int, etcd_url: str, tokens:
         f"--service-account-signing-key-file={pki.sa_key}",
         f"--service-cluster-ip-range={SERVICE_CIDR}",
         "--allow-privileged=true",
+        "--kubelet-preferred-address-types=InternalIP",  # kwok's nodes: 127.0.0.1
         "--enable-priority-and-fairness=false",  # one client at a time: skip the bootstrap
         "--profiling=false",
     ]
@@ -128,11 +139,13 @@ def start_control_plane(
     *,
     kubeconfig: Path | None = None,
     crd_files: Iterable[Path] | None = None,
-    namespaces: Sequence[str] = ENVIRONMENT_NAMESPACES,
+    environments: Environments | None = None,
 ) -> ControlPlane:
-    """Start etcd and the API server, wait for /readyz, install CRDs, create namespaces.
+    """Start etcd and the API server, wait for /readyz, install CRDs, create the environments'
+    namespaces with their LimitRanges.
 
-    crd_files defaults to charts/plattr/crds/*.yaml; kubeconfig to <state_dir>/kubeconfig.
+    crd_files defaults to charts/plattr/crds/*.yaml; kubeconfig to <state_dir>/kubeconfig;
+    environments to the declaration PLATTR_ENVIRONMENTS_FILE names, else the shipped one.
     """
     state_dir.mkdir(parents=True, exist_ok=True)
     pki = write_pki(state_dir / "pki")
@@ -140,6 +153,8 @@ def start_control_plane(
     tokens = state_dir / "pki" / "tokens.csv"
     tokens.write_text(f'{token},{ADMIN_USER},{ADMIN_USER},"system:masters"\n')
     tokens.chmod(0o600)
+    declared = environments or from_environ()
+    (state_dir / "environments.yaml").write_text(Path(declared.source).read_text())
     etcd, etcd_url = start_etcd(state_dir)
     port = free_port()
     apiserver = spawn(
@@ -153,15 +168,21 @@ def start_control_plane(
         token=token,
         ca_file=pki.ca_cert,
         sa_key=pki.sa_key,
+        serving_cert=pki.serving_cert,
+        serving_key=pki.serving_key,
         etcd_url=etcd_url,
         etcd=etcd,
         apiserver=apiserver,
+        environments=declared,
+        environments_file=state_dir.resolve() / "environments.yaml",
     )
     try:
         write_kubeconfig(plane.kubeconfig, plane.url, token, pki.ca_cert)
         wait_until(lambda: _ready(plane), "ready (/readyz)", READY_TIMEOUT, apiserver, etcd)
-        for name in namespaces:
-            plane.api.apply(environment_namespace(name))
+        for environment in plane.environments:
+            for manifest in environment_objects(environment):
+                if manifest["kind"] != "ResourceQuota":
+                    plane.api.apply(manifest)
         install_crds(plane, sorted(DEFAULT_CRDS.glob("*.yaml")) if crd_files is None else crd_files)
     except BaseException:
         plane.stop()
@@ -169,10 +190,26 @@ def start_control_plane(
     return plane
 
 
-def environment_namespace(name: str) -> dict[str, Any]:
-    """The Namespace `name` with the environment's labels: its environment, Pod Security's."""
-    labels = {_SHARED["environmentLabel"]: name, **_SHARED["podSecurity"]}
-    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}}
+def environment_labels(name: str) -> dict[str, str]:
+    """The labels of environment `name`'s namespace: its environment, Pod Security's."""
+    return {_SHARED["environmentLabel"]: name, **_SHARED["podSecurity"]}
+
+
+def environment_objects(environment: Environment) -> list[dict[str, Any]]:
+    """The environment's Namespace, ResourceQuota and LimitRange, as the CDK app makes them."""
+    return namespace_objects(environment, environment_labels(environment.name), {})
+
+
+def redeclare(plane: ControlPlane, text: str) -> Environments:
+    """A platform team's change of the declaration, as `helm upgrade`/`cdk deploy` makes it on
+    a cluster: the stack's copy rewritten (the plugin and the controller read it again), every
+    declared environment's namespace, quota and LimitRange applied. Nothing is deleted."""
+    plane.environments_file.write_text(text)
+    declared = load(plane.environments_file)
+    for environment in declared:
+        for manifest in environment_objects(environment):
+            plane.api.apply(manifest)
+    return declared
 
 
 def _ready(plane: ControlPlane) -> bool:

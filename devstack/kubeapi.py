@@ -23,6 +23,8 @@ _COLLECTIONS = {
     ("v1", "Node"): "/api/v1/nodes",
     ("v1", "ConfigMap"): "/api/v1/namespaces/{namespace}/configmaps",
     ("v1", "Secret"): "/api/v1/namespaces/{namespace}/secrets",
+    ("v1", "ResourceQuota"): "/api/v1/namespaces/{namespace}/resourcequotas",
+    ("v1", "LimitRange"): "/api/v1/namespaces/{namespace}/limitranges",
     (
         "argoproj.io/v1alpha1",
         "AppProject",

@@ -50,6 +50,26 @@ class Moto:
             aws_secret_access_key=ACCESS_KEY,
         )
 
+    def put_foreign_policy(self, bucket: str) -> None:
+        """Drift: a bucket policy someone set by hand (a Deny: not public, so a bucket's
+        public access block lets it in), which Plattr is to remove."""
+        statement = {
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:DeleteBucket",
+            "Resource": f"arn:aws:s3:::{bucket}",
+        }
+        policy = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+        self.client("s3").put_bucket_policy(Bucket=bucket, Policy=policy)
+
+    def has_policy(self, bucket: str) -> bool:
+        s3 = self.client("s3")
+        try:
+            s3.get_bucket_policy(Bucket=bucket)
+        except s3.exceptions.ClientError:
+            return False
+        return True
+
     @property
     def services(self) -> tuple[Service, ...]:
         return (self.process,)

@@ -3,7 +3,9 @@
 Each one runs in its own process group (so a stop reaches whatever it forks), under
 `setpriv --pdeathsig KILL` (so it dies with the Python process that started it, even on
 SIGKILL), and is stopped by an atexit hook and on SIGTERM. Its stdout and stderr go to
-<log_dir>/<name>.log, whose tail every error message carries.
+<log_dir>/<name>.log, whose tail every error message carries; with `cri_log`, in the CRI
+log format a container runtime writes (`<RFC 3339 time> stdout F <line>`), which kwok reads
+to answer `kubectl logs` for the simulated pods the process stands in for.
 """
 
 from __future__ import annotations
@@ -13,11 +15,14 @@ import contextlib
 import os
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
+from typing import IO
 
 from devstack.errors import StackError
 
@@ -84,9 +89,11 @@ def spawn(
     cwd: Path | None = None,
     user: str | None = None,
     stop_timeout: float = STOP_TIMEOUT,
+    cri_log: bool = False,
 ) -> Service:
-    """Start argv in its own process group, logging to <log_dir>/<name>.log; `stop` waits
-    stop_timeout seconds after SIGTERM before it sends SIGKILL."""
+    """Start argv in its own process group, logging to <log_dir>/<name>.log (in the CRI log
+    format with `cri_log`); `stop` waits stop_timeout seconds after SIGTERM before it sends
+    SIGKILL."""
     _install_signal_handler()
     log = log_dir / f"{name}.log"
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -98,7 +105,7 @@ def spawn(
             popen = subprocess.Popen(
                 [*wrapper, "--", *map(str, argv)],
                 stdin=subprocess.DEVNULL,
-                stdout=out,
+                stdout=subprocess.PIPE if cri_log else out,
                 stderr=subprocess.STDOUT,
                 env={**os.environ, **(env or {})},
                 cwd=cwd,
@@ -106,9 +113,19 @@ def spawn(
             )
         except FileNotFoundError as exc:
             raise StackError(f"cannot start {name}: {exc.filename} not found") from exc
+    if popen.stdout is not None:
+        threading.Thread(target=_write_cri_log, args=(popen.stdout, log), daemon=True).start()
     service = Service(name, log, popen, stop_timeout)
     _live.append(service)
     return service
+
+
+def _write_cri_log(output: IO[bytes], log: Path) -> None:
+    """Copy the process's output to `log` line by line, as a container runtime writes it."""
+    with output, log.open("ab", buffering=0) as out:
+        for line in output:
+            stamp = datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+            out.write(b"%s stdout F %s\n" % (stamp.encode(), line.rstrip(b"\n")))
 
 
 def run(argv: Sequence[str | Path], what: str, *, user: str | None = None) -> None:

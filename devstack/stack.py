@@ -6,7 +6,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from devstack.argocd import ArgoCD, apply_platform, seed_gitops_repo, start_argocd
+from devstack.argocd import (
+    ArgoCD,
+    apply_platform,
+    declaration_file,
+    seed_gitops_repo,
+    start_argocd,
+)
 from devstack.controllers import KubeControllers, start_kube_controllers
 from devstack.controlplane import ControlPlane, start_control_plane
 from devstack.errors import StackError
@@ -14,11 +20,13 @@ from devstack.keycloak import Keycloak, KeycloakLaunch, launch_keycloak
 from devstack.moto import Moto, start_moto, store_db_admin_secret
 from devstack.postgres import Postgres, start_postgres
 from devstack.process import Service
+from plattr.environments import ENVIRONMENTS_FILE_VARIABLE
 
 # "kube": etcd + kube-apiserver (+ CRDs, namespaces); "controllers": controller manager,
 # scheduler, kwok nodes (implies "kube"); "moto" with "postgres" also stores plattr/db-admin;
 # "argocd": Argo CD with the Plattr plugin over a GitOps repo seeded from gitops-repo-template,
-# with argocd/platform's AppProject and ApplicationSets (implies "kube").
+# with the AppProject and ApplicationSet charts/plattr renders from the environments
+# declaration (PLATTR_ENVIRONMENTS_FILE, else the shipped one) (implies "kube").
 COMPONENTS = ("kube", "controllers", "postgres", "moto", "keycloak", "argocd")
 # What Stack.start starts unless told: everything but Argo CD (`make up` asks for it too)
 DEFAULT_COMPONENTS = ("kube", "controllers", "postgres", "moto", "keycloak")
@@ -109,6 +117,8 @@ class Stack:
         env: dict[str, str] = {}
         if self.control_plane:
             env["KUBECONFIG"] = str(self.control_plane.kubeconfig)
+            # The declaration the namespaces, the plugin and the ApplicationSets follow.
+            env[ENVIRONMENTS_FILE_VARIABLE] = str(declaration_file(self.control_plane))
             # The local controller serves its dashboard on loopback: open, and said so.
             env["DASHBOARD_AUTH"] = "none"
         if self.postgres:

@@ -24,6 +24,7 @@ _GO_BINARIES = {
     "kube-scheduler": ("kubernetes", "KUBERNETES_VERSION"),
     "etcd": ("etcd", "ETCD_VERSION"),
     "kwok": ("kwok", "KWOK_VERSION"),
+    "kube-score": ("kube-score", "KUBE_SCORE_VERSION"),
     "kustomize": ("kustomize", "KUSTOMIZE_VERSION"),
     "helm": ("helm", "HELM_VERSION"),
     # Argo CD: one multi-call binary, hard-linked under each component's name

@@ -2,8 +2,10 @@
 
 Readers (reconciles, HTTP handlers) read from it instead of the API server, on standby
 replicas too. Objects are the API server's JSON as dicts and are never mutated in place: a
-new version replaces the old one. Whatever it holds (Secrets included) any reader can see:
-what may be served to whom is for the readers to decide.
+new version replaces the old one. An object of a kind the cache was given is stored
+`trimmed` to what its readers look at (memory grows with every app: no managedFields, no
+last-applied copy, only the fields its `ApiResource.kept` names). Whatever it holds (Secrets
+included) any reader can see: what may be served to whom is for the readers to decide.
 """
 
 from __future__ import annotations
@@ -11,14 +13,16 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable
 
-from controller.machinery.objects import KubeObject, ObjectKey
+from controller.machinery.objects import ApiResource, KubeObject, ObjectKey, trimmed
 
 Listener = Callable[[ObjectKey], None]
 """Told the key of every object that was stored, replaced or removed (after the change)."""
 
 
 class ObjectCache:
-    def __init__(self) -> None:
+    def __init__(self, kinds: Iterable[ApiResource] = ()) -> None:
+        """`kinds`: the resources whose objects are stored trimmed (others as they come)."""
+        self._kept = {kind.name: kind.kept for kind in kinds}
         self._lock = threading.Lock()
         self._objects: dict[str, dict[ObjectKey, KubeObject]] = {}
         self._synced: set[str] = set()
@@ -54,7 +58,8 @@ class ObjectCache:
             return list(self._objects.get(kind, {}))
 
     def put(self, key: ObjectKey, obj: KubeObject) -> KubeObject | None:
-        """Store `obj`; returns the version it replaced."""
+        """Store `obj` (trimmed); returns the version it replaced."""
+        obj = self._trim(key.kind, obj)
         with self._lock:
             bucket = self._objects.setdefault(key.kind, {})
             old = bucket.get(key)
@@ -77,7 +82,7 @@ class ObjectCache:
         """Make `kind` (in `namespace`, or everywhere) hold exactly `objects`, a fresh list;
         returns each difference as (key, old, new) so that no change made while the watch
         was down goes unnoticed."""
-        fresh = dict(objects)
+        fresh = {key: self._trim(kind, obj) for key, obj in objects}
         with self._lock:
             bucket = self._objects.setdefault(kind, {})
             old = {
@@ -102,6 +107,9 @@ class ObjectCache:
         """Whether every scope (`Kind` or `Kind/namespace`) has been listed at least once."""
         with self._lock:
             return all(scope in self._synced for scope in scopes)
+
+    def _trim(self, kind: str, obj: KubeObject) -> KubeObject:
+        return trimmed(obj, self._kept[kind]) if kind in self._kept else obj
 
     def count(self, kind: str) -> int:
         with self._lock:

@@ -3,10 +3,29 @@ and name, reached through an `ApiResource`'s paths."""
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 KubeObject = dict[str, Any]
 """An object as the API server's JSON; never mutated in place once cached."""
+
+KEPT_METADATA: Final = frozenset(
+    {
+        "name",
+        "namespace",
+        "uid",
+        "resourceVersion",
+        "generation",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "labels",
+        "annotations",
+        "finalizers",
+    }
+)
+"""The metadata a cached copy keeps: not managedFields (every field manager's field set,
+often larger than the object), ownerReferences or generateName."""
+LAST_APPLIED: Final = "kubectl.kubernetes.io/last-applied-configuration"
+"""The annotation holding a whole copy of the object as `kubectl apply` last sent it."""
 
 
 class ApiResource(NamedTuple):
@@ -20,6 +39,9 @@ class ApiResource(NamedTuple):
     plural: str
     label_selector: str | None = None
     field_selector: str | None = None
+    kept: tuple[str, ...] | None = None
+    """What a cached copy keeps besides its metadata: fields (`data`) or fields of a field
+    (`status.availableReplicas`); None keeps every field, () the metadata only."""
 
     def collection(self, namespace: str | None = None) -> str:
         """The path of every object (in `namespace`, if given)."""
@@ -54,3 +76,25 @@ def generation(obj: KubeObject | None) -> int | None:
         return None
     value = obj["metadata"].get("generation")
     return int(value) if value is not None else None
+
+
+def trimmed(obj: KubeObject, kept: tuple[str, ...] | None) -> KubeObject:
+    """A new object holding what a reader of the cache may look at: `obj`'s KEPT_METADATA
+    (without the LAST_APPLIED annotation) and the fields `kept` names (see `ApiResource`).
+    `obj` itself is left as it is; what stays is shared with it, not copied."""
+    metadata = {key: value for key, value in obj["metadata"].items() if key in KEPT_METADATA}
+    annotations = metadata.get("annotations") or {}
+    if LAST_APPLIED in annotations:
+        metadata["annotations"] = {k: v for k, v in annotations.items() if k != LAST_APPLIED}
+    if kept is None:
+        return {**obj, "metadata": metadata}
+    body: KubeObject = {}
+    for path in kept:
+        field, _, inner = path.partition(".")
+        value = obj.get(field)
+        if not inner:
+            if value is not None:
+                body[field] = value
+        elif isinstance(value, dict) and inner in value:
+            body.setdefault(field, {})[inner] = value[inner]
+    return {**body, "metadata": metadata}

@@ -15,6 +15,11 @@ Every request names its realm in its path, so ensures of different realms run in
 at most `concurrency` at a time (KEYCLOAK_CONCURRENCY), on one admin token that is renewed
 once, under a lock, when it nears its expiry.
 
+Keycloak answering 429 or 503 (too busy) is retried below the provisioner, by the HTTP
+session itself: up to `THROTTLE_RETRIES` times, after the Retry-After it asks for (at most
+`MAX_RETRY_AFTER_SECONDS`) or a short backoff; each such answer is counted (`calls.throttled`).
+An app's reconcile retries are spent only when that is not enough.
+
 The admin credentials are read at the start of every call (from a Secret, in a cluster):
 while they are missing each call fails with `AuthCredentialsMissing`, naming the Secret and
 how to create it; once they are there (or change) the provisioner logs in with them, without
@@ -32,11 +37,15 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from types import TracebackType
+from typing import Any, Final, Self
 from urllib.parse import quote, urlsplit
 
 from keycloak import KeycloakAdmin
 from keycloak.exceptions import KeycloakConnectionError, KeycloakError
+from urllib3 import BaseHTTPResponse
+from urllib3.connectionpool import ConnectionPool
+from urllib3.util.retry import Retry
 
 from controller.provisioners.counting import CallCounter
 from controller.provisioners.identity_providers import credentials_for
@@ -55,6 +64,9 @@ TOKEN_MARGIN: Final = timedelta(seconds=10)  # renew the admin token this long b
 NOT_FOUND: Final = 404
 CONFLICT: Final = 409
 CREDENTIALS_MISSING: Final = "AuthCredentialsMissing"
+THROTTLED: Final = frozenset({429, 503})
+THROTTLE_RETRIES: Final = 4
+MAX_RETRY_AFTER_SECONDS: Final = 10.0
 ProviderSecret = Mapping[str, str]
 
 
@@ -98,6 +110,43 @@ def admin_credentials(
             f"recreate it with `{create}`",
         )
     return AdminCredentials(username, password)
+
+
+def throttle_retry(counter: CallCounter) -> Retry:
+    """urllib3's retry policy for the admin session: python-keycloak's own (one retry after a
+    dropped connection, POST included), plus up to `THROTTLE_RETRIES` retries of a 429 or
+    503, each counted in `counter`, honouring Retry-After up to `MAX_RETRY_AFTER_SECONDS`."""
+
+    class CountingRetry(Retry):
+        def increment(
+            self,
+            method: str | None = None,
+            url: str | None = None,
+            response: BaseHTTPResponse | None = None,
+            error: Exception | None = None,
+            _pool: ConnectionPool | None = None,
+            _stacktrace: TracebackType | None = None,
+        ) -> Self:
+            if response is not None and response.status in THROTTLED:
+                counter.throttle()
+            return super().increment(method, url, response, error, _pool, _stacktrace)
+
+        def get_retry_after(self, response: BaseHTTPResponse) -> float | None:
+            seconds = super().get_retry_after(response)
+            return None if seconds is None else min(seconds, MAX_RETRY_AFTER_SECONDS)
+
+    return CountingRetry(
+        total=None,
+        connect=1,
+        read=1,
+        other=0,
+        status=THROTTLE_RETRIES,
+        status_forcelist=THROTTLED,
+        allowed_methods=None,  # every verb: a throttled request was not carried out
+        backoff_factor=0.25,  # 0, 0.5, 1, 2 s without a Retry-After
+        respect_retry_after_header=True,
+        raise_on_status=False,  # the last 429/503 itself, for the error message
+    )
 
 
 def issuer_url(keycloak_url: str, realm: str) -> str:
@@ -229,6 +278,9 @@ class KeycloakProvisioner:
                 self._connection = self._connect(credentials).connection
                 session = self._connection._s  # python-keycloak's requests.Session
                 session.hooks["response"].append(self._count)
+                token_session = self._connection.keycloak_openid.connection._s
+                for adapter in [*session.adapters.values(), *token_session.adapters.values()]:
+                    adapter.max_retries = throttle_retry(self.calls)
                 self._logged_in_as = credentials
         return credentials
 

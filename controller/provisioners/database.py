@@ -14,13 +14,16 @@ no-op ensure runs that query and nothing else. DDL runs in one transaction that 
 a transaction-level advisory lock (concurrent GRANTs on the shared catalogs otherwise fail
 with "tuple concurrently updated") and then reads the catalog again. Passwords reach the
 server only as SCRAM verifiers computed here, never in clear text, so no server log or
-error holds one. Identifiers go through `psycopg.sql` only.
+error holds one. Identifiers go through `psycopg.sql` only. A server out of connection slots
+(SQLSTATE 53300, too_many_connections) is asked again after 0.5, 1, 2 and 4 s, each such
+answer counted (`calls.throttled`), before the reconcile sees it as `DatabaseUnreachable`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Final
@@ -30,6 +33,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
 
+from controller.machinery.backoff import RetrySchedule
 from controller.provisioners.counting import CallCounter
 from controller.provisioners.interfaces import DatabaseEndpoint, ProvisionerError
 from controller.provisioners.redact import redact
@@ -42,6 +46,13 @@ CONNECT_TIMEOUT: Final = 5
 STATEMENT_TIMEOUT_MS: Final = 30_000
 APPLICATION_NAME: Final = "plattr-controller"
 _ROLE_LIMITS: Final = "NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS"
+TOO_MANY_CONNECTIONS: Final = "53300"
+SLOTS_RETRIES: Final = RetrySchedule(base=0.5, factor=2.0, attempts=4)
+_TOO_MANY_MESSAGES: Final = (  # libpq reports a refused login without its SQLSTATE
+    "too many clients already",
+    "too many connections for",
+    "remaining connection slots are reserved",
+)
 
 # One query: everything ensure compares. NULL where an object is missing.
 _STATE_QUERY: Final = sql.SQL("""
@@ -113,9 +124,16 @@ class PostgresProvisioner:
 
     `calls` counts statements: reads (catalog queries, the lock) and writes (DDL)."""
 
-    def __init__(self, conninfo: str, *, connect_timeout: int = CONNECT_TIMEOUT) -> None:
+    def __init__(
+        self,
+        conninfo: str,
+        *,
+        connect_timeout: int = CONNECT_TIMEOUT,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self._conninfo = conninfo
         self._connect_timeout = connect_timeout
+        self._sleep = sleep
         params = conninfo_to_dict(conninfo)
         self._password = str(params.get("password") or "")
         self._host = str(params.get("host") or "localhost")
@@ -166,13 +184,7 @@ class PostgresProvisioner:
         """A connection in one transaction; psycopg errors become ProvisionerErrors."""
         hidden = (self._password, *secrets)
         try:
-            conn = psycopg.connect(
-                self._conninfo,
-                connect_timeout=self._connect_timeout,
-                application_name=APPLICATION_NAME,
-                options=f"-c statement_timeout={STATEMENT_TIMEOUT_MS}"
-                f" -c lock_timeout={STATEMENT_TIMEOUT_MS}",
-            )
+            conn = self._connect()
         except psycopg.Error as exc:
             raise ProvisionerError(
                 "DatabaseUnreachable",
@@ -200,6 +212,26 @@ class PostgresProvisioner:
                 "DatabaseError", redact(_describe(exc, target), *hidden)
             ) from None
 
+    def _connect(self) -> psycopg.Connection[Any]:
+        """A new connection; asked again (`SLOTS_RETRIES`) while the server has no slot free."""
+        failures = 0
+        while True:
+            try:
+                return psycopg.connect(
+                    self._conninfo,
+                    connect_timeout=self._connect_timeout,
+                    application_name=APPLICATION_NAME,
+                    options=f"-c statement_timeout={STATEMENT_TIMEOUT_MS}"
+                    f" -c lock_timeout={STATEMENT_TIMEOUT_MS}",
+                )
+            except psycopg.OperationalError as exc:
+                failures += 1
+                delay = SLOTS_RETRIES.delay(failures)
+                if delay is None or not too_many_connections(exc):
+                    raise
+                self.calls.throttle()
+                self._sleep(delay)
+
     def _read_state(self, conn: psycopg.Connection[Any], target: Target) -> _State:
         self.calls.record(write=False)
         with conn.cursor(row_factory=dict_row) as cur:
@@ -223,6 +255,13 @@ class PostgresProvisioner:
         except psycopg.Error as exc:
             exc.add_note(step.what)  # the statement may hold a verifier: name the step only
             raise
+
+
+def too_many_connections(exc: psycopg.Error) -> bool:
+    """Whether PostgreSQL refused for want of connection slots (53300)."""
+    return exc.sqlstate == TOO_MANY_CONNECTIONS or any(
+        message in str(exc) for message in _TOO_MANY_MESSAGES
+    )
 
 
 class _Plan:

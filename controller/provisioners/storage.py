@@ -17,6 +17,7 @@ from typing import Any, Final
 
 from botocore.exceptions import ClientError
 
+from controller.provisioners import aws
 from controller.provisioners import storage_policies as policies
 from controller.provisioners.aws import aws_errors, count_calls, error_code
 from controller.provisioners.counting import CallCounter
@@ -75,14 +76,9 @@ class S3Provisioner:
         prefix: str = DEFAULT_PREFIX,
     ) -> S3Provisioner:
         """Clients from the default credential chain (IRSA in the cluster)."""
-        import boto3
-
-        def client(service: str) -> Any:
-            return boto3.client(service, region_name=region, endpoint_url=endpoint_url)
-
         return cls(
-            client("s3"),
-            client("iam"),
+            aws.client("s3", region=region, endpoint_url=endpoint_url),
+            aws.client("iam", region=region, endpoint_url=endpoint_url),
             oidc_provider_arn=oidc_provider_arn,
             oidc_issuer=oidc_issuer,
             prefix=prefix,

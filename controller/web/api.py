@@ -18,20 +18,31 @@ from controller.kinds import APPLICATION
 from controller.machinery.objects import ObjectKey
 from controller.web.service import Dashboard, Filters
 from controller.web.stream import sse
+from plattr import patterns
 from plattr.api import (
     API_PREFIX,
     RESPONSE_TYPES,
     ApplicationDetail,
     ApplicationList,
     ApplicationSummary,
+    EnvironmentList,
+    EnvironmentOut,
     ErrorOut,
     Phase,
     PreviewList,
 )
-from plattr.models import Environment
+from plattr.models import ENVIRONMENT_NAME_MAX
 
 JSON: Final = "application/json"
 REF_TEMPLATE: Final = "#/components/schemas/{name}"
+Environment = Annotated[
+    str | None,
+    Query(
+        pattern=patterns.DNS1035_LABEL,
+        max_length=ENVIRONMENT_NAME_MAX,
+        description="A declared environment (`/environments` lists them); another matches none",
+    ),
+]
 Text = Annotated[
     str | None, Query(max_length=100, description="Part of the name, namespace or image")
 ]
@@ -64,14 +75,13 @@ class LastBody:
         self._last: tuple[tuple[ApplicationSummary, ...], bytes] | None = None
 
     def of(self, summaries: tuple[ApplicationSummary, ...]) -> bytes:
-        with self._lock:
+        with self._lock:  # held while encoding: concurrent requests wait for one encoding
             last = self._last
-        if last is not None and last[0] is summaries:
-            return last[1]
-        body = msgspec.json.encode(ApplicationList(items=summaries))
-        with self._lock:
+            if last is not None and last[0] is summaries:
+                return last[1]
+            body = msgspec.json.encode(ApplicationList(items=summaries))
             self._last = (summaries, body)
-        return body
+            return body
 
 
 def api_router(dashboard: Dashboard) -> APIRouter:
@@ -86,11 +96,12 @@ def api_router(dashboard: Dashboard) -> APIRouter:
         responses={200: answer(ApplicationList, "The Applications"), **ERRORS},
     )
     def list_applications(
-        environment: Environment | None = None,
+        environment: Environment = None,
         phase: Phase | None = None,
         text: Text = None,
     ) -> Response:
-        """Every Application, filtered, sorted by app then environment."""
+        """Every Application, filtered, sorted by app then environment (in the declaration's
+        order)."""
         wanted = Filters(environment, phase, text)
         summaries = dashboard.projector.applications()
         if wanted == Filters():
@@ -111,6 +122,27 @@ def api_router(dashboard: Dashboard) -> APIRouter:
         if found is None:
             raise HTTPException(404, f"no Application {name} in namespace {namespace}")
         return encoded(found)
+
+    @router.get(
+        "/environments",
+        responses={200: answer(EnvironmentList, "The declared environments"), **ERRORS},
+    )
+    def list_environments() -> Response:
+        """The environments the platform declares, in the declaration's order."""
+        declared = dashboard.view.environments()
+        return encoded(
+            EnvironmentList(
+                items=tuple(
+                    EnvironmentOut(
+                        name=env.name,
+                        namespace=env.namespace_name,
+                        sync=env.sync,
+                        previews=env.previews,
+                    )
+                    for env in declared
+                )
+            )
+        )
 
     @router.get("/previews", responses={200: answer(PreviewList, "The previews"), **ERRORS})
     def list_previews(phase: Phase | None = None, text: Text = None) -> Response:

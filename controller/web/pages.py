@@ -3,7 +3,7 @@ keeps them current from the live stream."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Final
 from urllib.parse import parse_qs
@@ -26,11 +26,9 @@ from controller.web.oidc import (
 from controller.web.project import PREVIEWS
 from controller.web.service import Dashboard, Filters
 from plattr.api import ApplicationSummary, Phase
-from plattr.models import ENVIRONMENTS
 
 HERE: Final = Path(__file__).parent
 STATIC: Final = {"dashboard.css": "text/css", "live.js": "text/javascript"}
-COLUMNS: Final = (*ENVIRONMENTS, PREVIEWS)
 KIND_PATHS: Final = {"apps": APPLICATION.name, "previews": PREVIEW.name}
 PATHS_BY_KIND: Final = {kind: path for path, kind in KIND_PATHS.items()}
 BOARD_ORDER: Final = ("Failed", "Provisioning", "Pending", "Unknown", "Running")
@@ -55,9 +53,10 @@ def page_router(dashboard: Dashboard) -> APIRouter:
         wanted = Filters(environment, phase, text)
         summaries = [*dashboard.projector.applications(), *dashboard.projector.previews()]
         shown = [summary for summary in summaries if wanted(summary)]
+        every = board_columns(dashboard.view.environments().names, summaries)
         columns = {
             column: sorted((s for s in shown if s.environment == column), key=board_order)
-            for column in COLUMNS
+            for column in every
             if environment in (None, column)
         }
         return templates.TemplateResponse(
@@ -67,7 +66,7 @@ def page_router(dashboard: Dashboard) -> APIRouter:
                 "columns": columns,
                 "filters": wanted,
                 "phases": ("Running", "Provisioning", "Pending", "Failed"),
-                "environments": COLUMNS,
+                "environments": every,
                 "counts": _counts(shown),
                 "total": len(shown),
                 "ready": dashboard.view.ready(),
@@ -164,6 +163,13 @@ def _card(dashboard: Dashboard, kind: str) -> Callable[..., Response]:
         return templates.TemplateResponse(request, "card.html", {"app": summary})
 
     return card
+
+
+def board_columns(declared: Sequence[str], summaries: Iterable[ApplicationSummary]) -> list[str]:
+    """The declared environments in their order, then any environment an app names that is
+    not declared (its apps stay in sight: they are refused, not gone), then the previews."""
+    undeclared = sorted({s.environment for s in summaries} - {*declared, PREVIEWS})
+    return [*declared, *undeclared, PREVIEWS]
 
 
 def board_order(summary: ApplicationSummary) -> str:

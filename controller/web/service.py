@@ -60,7 +60,9 @@ class Dashboard:
         return cls(
             view=view,
             settings=settings,
-            projector=Projector(view.cache, view.base_domain, settings.argocd_url),
+            projector=Projector(
+                view.cache, view.base_domain, settings.argocd_url, view.environments
+            ),
             hub=ChangeHub(view.cache),
             events=events,
             guard=Guard(settings, OidcClient(settings) if settings.auth == "oidc" else None),
