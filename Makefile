@@ -107,6 +107,8 @@ cdk-synth: $(STAMP) $(CDK_CLI) ## synthesize the CDK app, both modes, with and w
 # second run only checks); `make up` runs the whole stack in the background under .plattr/,
 # Argo CD included, whose ApplicationSets deploy the apps of a GitOps repo it serves on
 # loopback (seeded from gitops-repo-template); `make down` stops it and removes .plattr/.
+# `PLATTR_ENVIRONMENTS_FILE=<file> make up` runs it with your environments declaration (a file
+# with an `environments:` list, e.g. your chart values; docs/environments.md).
 STATE_DIR := .plattr
 DEVSTACK := $(BIN)/python -m devstack
 

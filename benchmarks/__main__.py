@@ -11,6 +11,8 @@ BENCHMARKS: Final = {
     "dashboard": "benchmarks.dashboard_bench",
     "controller": "benchmarks.controller_bench",
     "keycloak": "benchmarks.keycloak_bench",
+    "drift": "benchmarks.drift_bench",
+    "scale": "benchmarks.scale_bench",
 }
 
 

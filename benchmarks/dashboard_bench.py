@@ -1,11 +1,13 @@
 """Dashboard API benchmark: the status dashboard's JSON API under load.
 
-The controller's real HTTP app serves 1,000 Applications from an in-memory cache, in its own
+The controller's real HTTP app serves APPS Applications from an in-memory cache, in its own
 process (uvicorn, one worker, as the controller runs it). A second process (this one) loads
 `GET /api/v1/applications` from concurrent keep-alive clients on loopback, a bounded number
 of requests each, and prints p50/p99 latency and throughput (target p99 <= 50 ms). Twice:
 with a quiet cache (the list's JSON is reused between changes), and with one Application
 changing every CHURN_SECONDS (the list is re-sorted and re-serialised after each change).
+`python -m benchmarks.dashboard_bench N` serves N Applications instead (and `run` any number:
+the growth curve, benchmarks/scale_bench.py).
 Nothing is asserted: the figures are for people.
 """
 
@@ -30,8 +32,8 @@ CHURN_SECONDS: Final = 0.1
 PATHS: Final = ("/api/v1/applications", "/api/v1/applications?phase=Failed&text=app-0")
 
 
-def serve(port: int, churn: bool) -> None:
-    """The child: the controller's HTTP app over a cache holding APPS Applications."""
+def serve(port: int, apps: int, churn: bool) -> None:
+    """The child: the controller's HTTP app over a cache holding `apps` Applications."""
     import uvicorn
 
     from benchmarks.dashboard_samples import application, fill, put
@@ -40,9 +42,10 @@ def serve(port: int, churn: bool) -> None:
     from controller.metrics import Metrics
     from controller.runtime import ControllerView
     from controller.web import create_app
+    from plattr.environments import shipped
 
     cache = ObjectCache()
-    fill(cache, APPS)
+    fill(cache, apps)
     view = ControllerView(
         cache=cache,
         metrics=Metrics(),
@@ -50,6 +53,7 @@ def serve(port: int, churn: bool) -> None:
         healthy=lambda: True,
         leading=lambda: False,
         base_domain="apps.example.com",
+        environments=shipped,
     )
     if churn:
 
@@ -112,17 +116,27 @@ def load(port: int, path: str, clients: int) -> tuple[list[float], float]:
     return samples, time.perf_counter() - started
 
 
-def run(churn: bool) -> None:
+def run(
+    churn: bool,
+    apps: int = APPS,
+    clients_counts: tuple[int, ...] = CLIENTS,
+    paths: tuple[str, ...] = PATHS,
+) -> float:
+    """Print each path's latency at each client count; returns the p99 in milliseconds of
+    the unfiltered list at the last count."""
     port = _free_port()
-    command = [sys.executable, "-m", "benchmarks.dashboard_bench", "serve", str(port)]
+    command = [sys.executable, "-m", "benchmarks.dashboard_bench", "serve", str(port), str(apps)]
     server = subprocess.Popen([*command, "churn"] if churn else command)
+    p99 = 0.0
     try:
         _wait_ready(port, server)
         _client(port, PATHS[0], WARMUP, [])
         print(f"-- one change every {CHURN_SECONDS} s" if churn else "-- quiet cache")
-        for path in PATHS:
-            for clients in CLIENTS:
+        for path in paths:
+            for clients in clients_counts:
                 samples, elapsed = load(port, path, clients)
+                if path == PATHS[0]:
+                    p99 = percentile(samples, 0.99) * 1e3
                 print(
                     f"GET {path:<48} {clients:>2} clients: "
                     f"p50 {percentile(samples, 0.5) * 1e3:6.1f} ms  "
@@ -133,16 +147,17 @@ def run(churn: bool) -> None:
     finally:
         server.terminate()
         server.wait(10)
+    return p99
 
 
-def main() -> None:
-    print(f"{APPS} Applications in the cache; uvicorn, one worker; load from a second process")
+def main(apps: int = APPS) -> None:
+    print(f"{apps} Applications in the cache; uvicorn, one worker; load from a second process")
     for churn in (False, True):
-        run(churn)
+        run(churn, apps)
 
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["serve"]:
-        serve(int(sys.argv[2]), churn=sys.argv[3:4] == ["churn"])
+        serve(int(sys.argv[2]), int(sys.argv[3]), churn=sys.argv[4:5] == ["churn"])
     else:
-        main()
+        main(*(int(arg) for arg in sys.argv[1:2]))

@@ -9,7 +9,8 @@ from typing import Any, Final
 from controller.kinds import APPLICATION, PREVIEW
 from controller.machinery.cache import ObjectCache
 from controller.machinery.objects import KubeObject, ObjectKey
-from plattr.models import API_VERSION, ENVIRONMENTS
+from plattr.environments import shipped
+from plattr.models import API_VERSION
 
 _versions = itertools.count(1)
 CONDITIONS: Final = ("DatabaseReady", "StorageReady", "AuthReady", "DeploymentReady")
@@ -105,4 +106,4 @@ def fill(cache: ObjectCache, count: int) -> None:
     """`count` Applications across the environments, about one in ten not Running."""
     phases = ("Running",) * 8 + ("Provisioning", "Failed")
     for n in range(count):
-        put(cache, application(f"app-{n:04d}", ENVIRONMENTS[n % 3], phases[n % len(phases)]))
+        put(cache, application(f"app-{n:04d}", shipped().names[n % 3], phases[n % len(phases)]))

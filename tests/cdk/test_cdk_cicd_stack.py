@@ -10,7 +10,7 @@ import pytest
 from aws_cdk import Stack
 from plattr_cdk.cicd_stack import NON_PRODUCTION, PRODUCTION
 
-from plattr.models import ENVIRONMENTS
+from plattr.environments import shipped
 from tests.support.cdk_helpers import cached_synth, policy_statements, resources, template
 
 CICD = "PlattrCicdStack"
@@ -96,7 +96,7 @@ def test_repo_filter_makes_exact_subjects_exact(filtered: dict[str, Stack]) -> N
 
 
 def test_ci_environments_are_plattrs_environments_but_production() -> None:
-    assert {PRODUCTION, *NON_PRODUCTION} == set(ENVIRONMENTS)
+    assert {PRODUCTION, *NON_PRODUCTION} == set(shipped().names)
 
 
 @pytest.mark.parametrize("prefix", ROLES)

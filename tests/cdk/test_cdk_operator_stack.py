@@ -11,11 +11,12 @@ import pytest
 import yaml
 from aws_cdk import Stack
 from aws_cdk.assertions import Annotations, Match
-from plattr_cdk.namespaces import MANAGED_BY, QUOTAS
+from plattr_cdk.namespaces import MANAGED_BY
 from plattr_cdk.operator_stack import APP_ROLE_PREFIX
 from plattr_cdk.repo_files import CHART_DIR, argocd_values, chart_missing_reason, load_crds
 
-from devstack.controlplane import ENVIRONMENT_NAMESPACES, environment_namespace
+from devstack.controlplane import environment_labels
+from plattr.environments import shipped
 from tests.support.cdk_helpers import (
     BYO_CONTEXT,
     COMMON_CONTEXT,
@@ -36,23 +37,63 @@ Mode = tuple[str, dict[str, Stack]]
 OPERATOR = "PlattrOperatorStack"
 
 
-def test_system_and_environment_namespaces_with_quotas(mode: Mode) -> None:
+def by_namespace(operator: Any, kind: str) -> dict[str, dict[str, Any]]:
+    return {o["metadata"]["namespace"]: o for o in manifests(operator) if o["kind"] == kind}
+
+
+def test_system_and_environment_namespaces_with_quotas_and_limits(mode: Mode) -> None:
+    """From the chart's environments (the shipped declaration): no `limits.cpu` in any quota
+    (the renderer sets no CPU limit), and a LimitRange that fills what the quota counts."""
     operator = template(mode[1], OPERATOR)
     namespaces = objects_of_kind(operator, "Namespace")
     assert set(namespaces) == {"plattr-system", "production", "staging", "uat"}
-    quotas = objects_of_kind(operator, "ResourceQuota")
-    assert {q["metadata"]["namespace"]: q["spec"]["hard"] for q in quotas.values()} == QUOTAS
-    assert quotas["production-quota"]["spec"]["hard"]["requests.cpu"] == "8"
-    assert quotas["staging-quota"]["spec"]["hard"]["limits.memory"] == "16Gi"
-    assert quotas["uat-quota"]["spec"]["hard"]["pods"] == "50"
+    quotas = by_namespace(operator, "ResourceQuota")
+    ranges = by_namespace(operator, "LimitRange")
+    for environment in shipped():
+        assert quotas[environment.name]["spec"]["hard"] == environment.quota
+        assert "limits.cpu" not in quotas[environment.name]["spec"]["hard"]
+        (limits,) = ranges[environment.name]["spec"]["limits"]
+        assert limits["defaultRequest"] == environment.limits.default_request
+        assert limits["default"] == environment.limits.default
+    assert quotas["production"]["spec"]["hard"]["requests.cpu"] == "8"
+    assert quotas["uat"]["spec"]["hard"]["pods"] == "50"
+
+
+def test_environment_namespaces_outlive_their_declaration(mode: Mode) -> None:
+    """Dropping an environment from the declaration deletes nothing: CloudFormation keeps its
+    namespace (and what runs there) when the manifest leaves the template."""
+    operator = template(mode[1], OPERATOR)
+    for environment in shipped():
+        logical = [
+            resource
+            for key, resource in resources(
+                operator, "Custom::AWSCDK-EKS-KubernetesResource"
+            ).items()
+            if key.startswith(f"{environment.name.capitalize()}Namespace")
+        ]
+        assert [r["DeletionPolicy"] for r in logical] == ["Retain"]
+
+
+def test_a_declaration_file_in_the_context_sets_namespaces_and_the_charts_value(
+    tmp_path: Path,
+) -> None:
+    declared = [{"name": "qa", "quota": {"pods": "5"}}, {"name": "production"}]
+    (tmp_path / "envs.yaml").write_text(yaml.safe_dump({"environments": declared}))
+    context = {**COMMON_CONTEXT, **BYO_CONTEXT, "environmentsFile": str(tmp_path / "envs.yaml")}
+    stacks = synth(context, tmp_path / "out")
+    operator = template(stacks, OPERATOR)
+    assert set(objects_of_kind(operator, "Namespace")) == {"plattr-system", "qa", "production"}
+    assert by_namespace(operator, "ResourceQuota")["qa"]["spec"]["hard"] == {"pods": "5"}
+    release = helm_releases(operator)["plattr-operator"]
+    assert release["Values"]["environments"] == declared
 
 
 def test_environment_namespaces_are_labelled_as_the_local_stack_labels_them(mode: Mode) -> None:
     """Both read charts/plattr/files/platform-namespaces.yaml: Pod Security `restricted`
     (enforce, audit, warn) and the environment label the tenancy admission policy selects."""
     namespaces = objects_of_kind(template(mode[1], OPERATOR), "Namespace")
-    for name in ENVIRONMENT_NAMESPACES:
-        local = environment_namespace(name)["metadata"]["labels"]
+    for name in shipped().names:
+        local = environment_labels(name)
         synthesized = namespaces[name]["metadata"]["labels"]  # with CDK's own prune label
         assert synthesized.items() >= {**local, **MANAGED_BY}.items()
         assert local["pod-security.kubernetes.io/enforce"] == "restricted"
@@ -305,6 +346,8 @@ def test_argocd_runs_the_plattr_plugin_as_a_sidecar(mode: Mode) -> None:
     assert mounts["plugins"] == "/home/argocd/cmp-server/plugins"
     assert mounts["var-files"] == "/var/run/argocd"
     assert sidecar["env"] == [
+        # the environments declaration the chart's ConfigMap carries into Argo CD's namespace
+        {"name": "PLATTR_ENVIRONMENTS_FILE", "value": "/etc/plattr/environments.yaml"},
         {"name": "BASE_DOMAIN", "value": COMMON_CONTEXT["baseDomain"]},
         {"name": "AWS_ACCOUNT_ID", "value": TOKEN},
         # PlattrCicdStack's previews repository, by its name: no cross-stack reference.
@@ -313,7 +356,14 @@ def test_argocd_runs_the_plattr_plugin_as_a_sidecar(mode: Mode) -> None:
             "value": f"{TOKEN}.dkr.ecr.{TOKEN}.{TOKEN}/plattr-previews",
         },
     ]
-    assert values["repoServer"]["volumes"] == [{"name": "plattr-cmp-tmp", "emptyDir": {}}]
+    assert values["repoServer"]["volumes"] == [
+        {"name": "plattr-cmp-tmp", "emptyDir": {}},
+        {
+            "name": "plattr-environments",
+            "configMap": {"name": "plattr-environments", "optional": True},
+        },
+    ]
+    assert mounts["plattr-environments"] == "/etc/plattr"
 
 
 def test_argocd_values_need_the_plattr_sidecar(tmp_path: Path) -> None:

@@ -1,8 +1,9 @@
 """The GitOps flow through real Argo CD only: a developer clones the GitOps repo, adds an app
-directory and pushes; the push reaches Argo CD by webhook, the environment's ApplicationSet
-(argocd/platform) makes an Argo CD Application, the repo-server renders it with Plattr's plugin
-(argocd-cmp-server running `plattr-cmp generate`), Argo CD syncs it, and the controller
-provisions the Plattr Application until it runs. Nothing here applies an app's manifests itself.
+directory and pushes; the push reaches Argo CD by webhook, the ApplicationSet the chart renders
+from the environments declaration makes an Argo CD Application, the repo-server renders it with
+Plattr's plugin (argocd-cmp-server running `plattr-cmp generate`), Argo CD syncs it, and the
+controller provisions the Plattr Application until it runs. Nothing here applies an app's
+manifests itself.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from devstack.argocd import (
     NAMESPACE,
     TEMPLATE,
     platform_objects,
+    retire_application,
     seed_gitops_repo,
     sidecar_env,
 )
@@ -33,7 +35,7 @@ pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
 ENVIRONMENT = "staging"
 APP = "greeter"
-ARGO_APP = f"{ENVIRONMENT}-{APP}"  # the staging ApplicationSet's name template
+ARGO_APP = f"{ENVIRONMENT}-{APP}"  # the ApplicationSet's name template: <env>-<app>
 ARGO_API = f"/apis/argoproj.io/v1alpha1/namespaces/{NAMESPACE}"
 TIMEOUT = 180.0
 FIGURES = Path("test-artifacts") / "argocd-figures.json"
@@ -90,13 +92,13 @@ class Clone:
 def gitops(
     argo_cd: ArgoCD, stack: LocalStack, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[ArgoCD, Harness]]:
-    """The repo holds the template's settings; argocd/platform's AppProject and
-    ApplicationSets point at it; the controller runs. Afterwards the ApplicationSets go,
-    and with them every Application and what it deployed (their finalizers)."""
+    """The repo holds the template's settings; the chart's AppProject and ApplicationSet point
+    at it; the controller runs. Afterwards the app is retired as a person does it
+    (`argocd app delete`: what it deployed goes), then the ApplicationSet."""
     content = tmp_path_factory.mktemp("gitops-content")
     (content / "plattr-settings.yaml").write_text((TEMPLATE / "plattr-settings.yaml").read_text())
     seed_gitops_repo(argo_cd, content)
-    objects = platform_objects(argo_cd.repo.url)
+    objects = platform_objects(argo_cd.repo.url, argo_cd.environments_file)
     # the controller shares the plugin sidecar's base domain (hosts, redirect URLs)
     with running_controller(stack, BASE_DOMAIN=sidecar_env()["BASE_DOMAIN"]) as harness:
         for obj in objects:
@@ -104,6 +106,7 @@ def gitops(
         try:
             yield argo_cd, harness
         finally:
+            retire_application(argo_cd, ARGO_APP, TIMEOUT)
             for obj in objects:
                 if obj["kind"] == "ApplicationSet":
                     argo_cd.api.request(
@@ -182,6 +185,12 @@ def test_a_push_reaches_the_cluster_through_argocd_and_a_bad_spec_stops_at_argoc
     fixed = clone.push(f"Fix {APP}")
     wait_until(lambda: synced_at(argo_cd, fixed), f"{ARGO_APP} Synced again", TIMEOUT)
     assert comparison_errors(argo_cd) == []
+
+    # 4. The directory removed: the app keeps running (a configuration change deletes
+    # nothing) until a person retires it, `argocd app delete` (the fixture does it).
+    subprocess.run(["git", "-C", str(clone.path), "rm", "-r", "--quiet", "apps"], check=True)
+    clone.push(f"Remove {APP}")
+    assert harness.status(APPLICATION, ENVIRONMENT, APP)["phase"] == "Running"
 
     record_figures(
         {

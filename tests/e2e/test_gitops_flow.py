@@ -1,12 +1,13 @@
 """The whole flow on the real local stack, as a platform team runs it.
 
-A GitOps repo is made from gitops-repo-template. The ApplicationSets of argocd/platform are
-expanded for its app directories and a list of open pull requests; each Argo CD Application
-is rendered by `plattr-cmp generate` exactly as the repo-server runs it (a fresh checkout of
-the revision, the app's path as working directory, Argo CD's environment and the sidecar's),
-checked against the `plattr-apps` AppProject and applied server-side; what a render no longer
-has is pruned. The chart (helm template) is applied, and the controller runs as its real
-console script with the chart's ServiceAccount token, so the chart's RBAC is what it gets.
+A GitOps repo is made from gitops-repo-template. The ApplicationSets the chart renders from the
+environments declaration are expanded for its app directories and a list of open pull requests;
+each Argo CD Application is rendered by `plattr-cmp generate` exactly as the repo-server runs it
+(a fresh checkout of the revision, the app's path as working directory, Argo CD's environment
+and the sidecar's), checked against the `plattr-apps` AppProject and applied server-side; what a
+render no longer has is pruned. The chart (helm template) is applied, and the controller runs as
+its real console script with the chart's ServiceAccount token, so the chart's RBAC is what it
+gets.
 """
 
 from __future__ import annotations
@@ -39,12 +40,13 @@ from controller.provisioners.identity_providers import (
 from devstack import ControlPlane, Keycloak, Moto, Postgres, Service, wait_until
 from devstack.ports import free_port
 from devstack.process import spawn
+from plattr.environments import DEFAULT_FILE, ENVIRONMENTS_FILE_VARIABLE
 from plattr.models import IdentityProvider
 from plattr.naming import Target
-from tests.support.applicationsets import PullRequest, Sources, applications, load_applicationsets
+from tests.support.applicationsets import PullRequest, Sources, applications
 from tests.support.chart import NAMESPACE as SYSTEM_NAMESPACE
 from tests.support.chart import RELEASE as SERVICE_ACCOUNT  # the chart names it after the release
-from tests.support.chart import render_chart
+from tests.support.chart import argocd_objects, render_chart
 from tests.support.controller_harness import ACCOUNT_ID, BASE_DOMAIN, controller_env
 from tests.support.stack import LocalStack
 
@@ -52,7 +54,6 @@ pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "gitops-repo-template"
-PLATFORM = ROOT / "argocd" / "platform"
 SIDECAR = ROOT / "argocd" / "repo-server" / "plattr-sidecar.yaml"
 BIN = Path(sys.executable).parent
 FIELD_MANAGER = "argocd-controller"
@@ -179,7 +180,11 @@ class ArgoCD:
     scratch: Path
     sidecar_env: dict[str, str]
     project: Project
+    appsets: list[Manifest]
     live: dict[str, list[Ref]] = field(default_factory=dict)
+    # Applications of a `create-update` ApplicationSet: the generator dropping them deletes
+    # nothing (a person retires them with `argocd app delete`).
+    retained: set[str] = field(default_factory=set)
 
     def generate(self, app: Manifest, revision: str) -> list[Manifest]:
         """`plattr-cmp generate` as the repo-server runs it for this Application."""
@@ -229,11 +234,12 @@ class ArgoCD:
     def sync(self, sources: Sources, revision: str) -> dict[str, list[Manifest]]:
         """One pass of the ApplicationSet controller, then a sync of every app (automated
         outside production; for production this plays the person at the manual gate)."""
-        apps = [
-            app
-            for appset in load_applicationsets(PLATFORM)
-            for app in applications(appset, sources)
-        ]
+        apps = []
+        for appset in self.appsets:
+            generated = applications(appset, sources)
+            if appset["spec"].get("syncPolicy", {}).get("applicationsSync") == "create-update":
+                self.retained |= {app["metadata"]["name"] for app in generated}
+            apps += generated
         rendered: dict[str, list[Manifest]] = {}
         for app in apps:
             name = app["metadata"]["name"]
@@ -260,7 +266,7 @@ class ArgoCD:
             delete(self.plane, [r for r in self.live.get(name, []) if r not in refs])  # prune
             self.live[name] = refs
             rendered[name] = manifests
-        for gone in set(self.live) - set(rendered):
+        for gone in set(self.live) - set(rendered) - self.retained:
             # The generator no longer lists it: the ApplicationSet deletes the Application,
             # and its resources finalizer deletes everything it had.
             delete(self.plane, self.live.pop(gone))
@@ -273,6 +279,7 @@ def sidecar_env(plane: ControlPlane) -> dict[str, str]:
     container = yaml.safe_load(SIDECAR.read_text())["spec"]["template"]["spec"]["containers"][0]
     env = {e["name"]: e["value"] for e in container["env"]}
     env.update(BASE_DOMAIN=BASE_DOMAIN, AWS_ACCOUNT_ID=ACCOUNT_ID)
+    env[ENVIRONMENTS_FILE_VARIABLE] = str(DEFAULT_FILE)  # what the chart mounts there
     versions = kubectl(plane, "api-versions").split()
     return {
         **env,
@@ -286,6 +293,18 @@ def sidecar_env(plane: ControlPlane) -> dict[str, str]:
 
 
 # --- the chart and the controller ------------------------------------------------------------
+
+
+def mounted_environments(manifests: Sequence[Manifest], directory: Path) -> Path:
+    """The chart's environments ConfigMap as the kubelet would mount it: its file."""
+    (config_map,) = (
+        m
+        for m in manifests
+        if m["kind"] == "ConfigMap" and m["metadata"]["name"].endswith("-environments")
+    )
+    path = directory / "environments.yaml"
+    path.write_text(config_map["data"]["environments.yaml"])
+    return path
 
 
 def deployment_env(manifests: Sequence[Manifest]) -> dict[str, str]:
@@ -397,6 +416,7 @@ def controller(
         "POD_NAME": "plattr-operator-e2e",
         "METRICS_HOST": "127.0.0.1",
         "METRICS_PORT": str(port),
+        ENVIRONMENTS_FILE_VARIABLE: str(mounted_environments(manifests, scratch)),
     }
     service = spawn("plattr-controller", [BIN / "plattr-controller"], scratch, env=env)
     running = RunningController(service, f"http://127.0.0.1:{port}", env["DASHBOARD_TOKEN"])
@@ -503,8 +523,10 @@ def argocd(
 ) -> Iterator[ArgoCD]:
     """Argo CD over a fresh GitOps repo; afterwards every app is removed (and finalized)."""
     repo = GitOpsRepo(tmp_path / "gitops")
-    project = Project(yaml.safe_load((PLATFORM / "appproject.yaml").read_text())["spec"])
-    argo = ArgoCD(control_plane, repo, tmp_path, sidecar_env(control_plane), project)
+    objects = argocd_objects()
+    (project,) = (Project(o["spec"]) for o in objects if o["kind"] == "AppProject")
+    appsets = [o for o in objects if o["kind"] == "ApplicationSet"]
+    argo = ArgoCD(control_plane, repo, tmp_path, sidecar_env(control_plane), project, appsets)
     yield argo
     argo.remove_all()
 

@@ -91,7 +91,11 @@ def client(control_plane: ControlPlane, kube_api_client: Any) -> Iterator[Dynami
     renderer renders it) and the ServiceAccounts the cases run as; the policy is removed after
     the module, since the stack is shared by the session."""
     client = DynamicClient(kube_api_client)
-    policy = [m for m in render_chart() if m["kind"] in POLICY_KINDS]
+    policy = [
+        m
+        for m in render_chart()
+        if m["kind"] in POLICY_KINDS and m["metadata"]["name"].endswith("-tenancy")
+    ]
     assert [m["kind"] for m in policy] == list(POLICY_KINDS)
     preview = rendered(PREVIEW)
     for manifest in [*policy, preview["Namespace"], preview["ServiceAccount"]]:

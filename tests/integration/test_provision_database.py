@@ -4,12 +4,14 @@ roles can and cannot do, idempotency counted in statements, drift, drop, failure
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import psycopg
+import psycopg.conninfo
 import pytest
 from psycopg import errors, sql
 from psycopg.conninfo import conninfo_to_dict
@@ -386,3 +388,46 @@ def test_bad_admin_url_is_reported_without_its_password() -> None:
 def test_no_admin_credentials_at_all() -> None:
     with pytest.raises(ProvisionerError, match="set DB_ADMIN_URL, or DB_SECRET_ARN and DB_HOST"):
         admin_conninfo(admin_url=None, secret_arn=None, host=None)
+
+
+@pytest.mark.parametrize("frees_up", [True, False])
+def test_a_server_out_of_connection_slots_is_asked_again_and_counted(
+    postgres: Postgres, frees_up: bool
+) -> None:
+    """SQLSTATE 53300, here as a role's CONNECTION LIMIT reached: the provisioner waits and
+    tries again (counted as throttled) and fails as unreachable only once its retries are
+    spent."""
+    role = f"busy_{uuid.uuid4().hex[:8]}"
+    password = uuid.uuid4().hex
+    with psycopg.connect(postgres.admin_url, autocommit=True) as admin:
+        admin.execute(
+            sql.SQL("CREATE ROLE {} LOGIN CONNECTION LIMIT 1 PASSWORD {}").format(
+                sql.Identifier(role), sql.Literal(password)
+            )
+        )
+    conninfo = psycopg.conninfo.make_conninfo(postgres.admin_url, user=role, password=password)
+    holder = psycopg.connect(conninfo)
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        if frees_up:
+            holder.close()  # the slot frees up while the provisioner waits
+        time.sleep(seconds)
+
+    provisioner = PostgresProvisioner(conninfo, sleep=sleep)
+    try:
+        if frees_up:
+            assert provisioner.drop(_new_target()) is False  # connected, read, nothing there
+            assert provisioner.calls.throttled == len(waits) >= 1
+        else:
+            with pytest.raises(ProvisionerError) as caught:
+                provisioner.drop(_new_target())
+            assert caught.value.reason == "DatabaseUnreachable"
+            assert "too many connections" in str(caught.value)
+            assert waits == [0.5, 1.0, 2.0, 4.0]
+            assert provisioner.calls.throttled == 4
+    finally:
+        holder.close()
+        with psycopg.connect(postgres.admin_url, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))

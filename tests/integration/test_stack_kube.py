@@ -4,6 +4,7 @@ API server itself, Deployments roll out onto kwok's nodes, namespaces finalize, 
 from __future__ import annotations
 
 import copy
+import subprocess
 from typing import Any
 
 import pytest
@@ -74,11 +75,11 @@ def test_the_complete_example_application_is_accepted(kube_api_client: Any):
     ("path", "value", "field"),
     [
         (("framework",), "cobol", "spec.framework"),
-        (("environment",), "qa", "spec.environment"),
+        (("environment",), "Q_A", "spec.environment"),
         (("scaling", "min"), "two", "spec.scaling.min"),
         (("storage", "enabled"), "yes", "spec.storage.enabled"),
     ],
-    ids=["bad-enum-framework", "bad-enum-environment", "string-for-integer", "string-for-bool"],
+    ids=["bad-enum-framework", "bad-environment-name", "string-for-integer", "string-for-bool"],
 )
 def test_invalid_application_is_rejected_by_the_api_server(
     kube_api_client: Any, path: tuple[str, ...], value: object, field: str
@@ -88,6 +89,37 @@ def test_invalid_application_is_rejected_by_the_api_server(
         _create_application(kube_api_client, body)
     assert rejected.value.status == 422
     assert field in rejected.value.body
+
+
+def test_kubectl_shows_when_a_preview_expires(control_plane: ControlPlane, kube_api_client: Any):
+    """A future expiry reads as a timestamp (a `date` column would print `<invalid>`)."""
+    objects = client.CustomObjectsApi(kube_api_client)
+    body = {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "PreviewEnvironment",
+        "metadata": {"name": "shop-pr-5", "namespace": "default"},
+        "spec": {"application": "shop", "pullRequest": 5, "imageRef": "nginx", "ttl": "72h"},
+    }
+    objects.create_namespaced_custom_object(GROUP, VERSION, "default", "previewenvironments", body)
+    expires = "2099-01-01T00:00:00Z"
+    objects.patch_namespaced_custom_object_status(
+        GROUP,
+        VERSION,
+        "default",
+        "previewenvironments",
+        "shop-pr-5",
+        {"status": {"expiresAt": expires}},
+    )
+    shown = subprocess.run(
+        ["kubectl", f"--kubeconfig={control_plane.kubeconfig}", "-n", "default", "get", "pe"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    header, row = shown.splitlines()[:2]
+    assert header.split()[:4] == ["NAME", "APP", "PR", "EXPIRES"]
+    assert row.split()[:4] == ["shop-pr-5", "shop", "5", expires]
 
 
 def _deployment(name: str, replicas: int) -> client.V1Deployment:
@@ -138,6 +170,43 @@ def test_deployment_becomes_available_on_kwok_nodes_and_is_garbage_collected(
 
     wait_until(collected, "pods of the deleted deployment collected", ROLLOUT_TIMEOUT)
     assert not apps.list_namespaced_replica_set("production", label_selector="app=rollout").items
+
+
+def test_an_ingress_gets_an_address_as_from_an_ingress_controller(
+    kube_controllers: KubeControllers, kube_api_client: Any
+):
+    """kwok's ingress-address stage plays the ingress controller's part (an Ingress without
+    an address is Progressing in Argo CD forever)."""
+    rule = client.V1IngressRule(
+        host="web.staging.apps.example.com",
+        http=client.V1HTTPIngressRuleValue(
+            paths=[
+                client.V1HTTPIngressPath(
+                    path="/",
+                    path_type="Prefix",
+                    backend=client.V1IngressBackend(
+                        service=client.V1IngressServiceBackend(
+                            name="web", port=client.V1ServiceBackendPort(number=80)
+                        )
+                    ),
+                )
+            ]
+        ),
+    )
+    ingress = client.V1Ingress(
+        metadata=client.V1ObjectMeta(name="web-address"),
+        spec=client.V1IngressSpec(ingress_class_name="nginx", rules=[rule]),
+    )
+    networking = client.NetworkingV1Api(kube_api_client)
+    networking.create_namespaced_ingress("default", ingress)
+
+    def address() -> list[str]:
+        found = networking.read_namespaced_ingress("web-address", "default")
+        balancer = found.status.load_balancer
+        return [entry.ip for entry in (balancer.ingress or [])] if balancer else []
+
+    wait_until(lambda: address() == ["127.0.0.1"], "the Ingress has an address", ROLLOUT_TIMEOUT)
+    networking.delete_namespaced_ingress("web-address", "default")
 
 
 def test_deleted_namespace_finalizes(kube_controllers: KubeControllers, kube_api_client: Any):

@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cli import cmp
+from plattr.environments import shipped
 from plattr.models import Application
 from plattr.validation import InvalidDocument, decode
 from plattr.yamlio import MAX_DEPTH, MAX_DOCUMENT_BYTES, YamlError, load_all
@@ -159,7 +160,7 @@ def test_fuzzed_spec_files_are_read_or_reported_with_file_and_line(
     spec.write_text(text, encoding="utf-8")
     with bounded("read_specs"):
         try:
-            decode_applications(read_specs([spec]))
+            decode_applications(read_specs([spec]), shipped())
         except SpecErrors as errors:
             for problem in errors.problems:
                 assert problem.source == str(spec)
@@ -173,7 +174,7 @@ def test_a_key_that_looks_like_an_index_is_reported_with_file_and_line(tmp_path:
     spec = tmp_path / "application.yaml"
     spec.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
     with pytest.raises(SpecErrors) as caught:
-        decode_applications(read_specs([spec]))
+        decode_applications(read_specs([spec]), shipped())
     (problem,) = caught.value.problems
     text = spec.read_text()
     line = text[: text.index("'[]'")].count("\n") + 1

@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 import pytest
 import yaml
 
+from plattr.access import APP_OBJECTS_CLUSTER_ROLE
 from tests.support.reliability_support import argocd_env, bump, run_plugin
 from tests.support.render_helpers import TENANT_APP_CONTAINER, TENANT_POD, tenant_spec
 
@@ -376,6 +377,24 @@ ATTACKS = [
         ),
         "service-account",
         "ServiceAccount storefront: metadata.name: 'storefront'",
+    ),
+    Attack(
+        "extra RoleBinding gives sneaky the controller's Secret access",
+        extra_resource(
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "RoleBinding",
+                "metadata": {"name": "plattr-controller", "namespace": "staging"},
+                "roleRef": {
+                    "apiGroup": "rbac.authorization.k8s.io",
+                    "kind": "ClusterRole",
+                    "name": APP_OBJECTS_CLUSTER_ROLE,
+                },
+                "subjects": [{"kind": "ServiceAccount", **SNEAKY}],
+            }
+        ),
+        "access",
+        "RoleBinding plattr-controller: kind: 'RoleBinding'",
     ),
 ]
 

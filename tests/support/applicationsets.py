@@ -1,15 +1,18 @@
-"""A small, honest expander of the ApplicationSets in argocd/platform: the Argo CD Applications
-they would generate for a checkout of the GitOps repo and a list of open pull requests.
+"""A small, honest expander of the ApplicationSets the plattr chart renders: the Argo CD
+Applications they would generate for a checkout of the GitOps repo and a list of open pull requests.
 
 It implements what those files use, the way Argo CD's ApplicationSet controller does with
-`goTemplate: true`: the git directory and git files generators, the GitHub pull-request
-generator (label filter; parameters `number`, `branch`, `head_sha`, ...) and the matrix
-generator (the second generator may use the first one's parameters). Templates may only
-reference fields (`{{.a.b}}`); anything else is refused rather than guessed.
+`goTemplate: true`: the list, git directory and git files generators, the GitHub pull-request
+generator (label filter; parameters `number`, `branch`, `head_sha`, ...), the matrix
+generator (the second generator may use the first one's parameters) and a generator's
+`selector` (`matchLabels`, `matchExpressions` with In/NotIn). Templates may only reference
+fields (`{{.a.b}}`), and a `templatePatch` may also say `{{ toJson .a.b }}`; anything else is
+refused rather than guessed.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +23,7 @@ import yaml
 
 Params = dict[str, Any]
 FIELD = re.compile(r"\{\{\s*\.([A-Za-z_][\w.]*)\s*\}\}")
+TO_JSON = re.compile(r"\{\{\s*toJson\s+\.([A-Za-z_][\w.]*)\s*\}\}")
 
 
 class UnsupportedTemplate(ValueError):
@@ -128,15 +132,61 @@ def _matrix(generator: Mapping[str, Any], sources: Sources) -> Iterator[Params]:
             yield {**outer, **inner}
 
 
-GENERATORS = {"git": _git, "pullRequest": _pull_requests, "matrix": _matrix}
+def _list(generator: Mapping[str, Any], sources: Sources) -> Iterator[Params]:
+    del sources  # the elements are the parameters
+    for element in generator["elements"]:
+        yield dict(element)
+
+
+GENERATORS = {"git": _git, "pullRequest": _pull_requests, "matrix": _matrix, "list": _list}
+OPERATORS = {"In": lambda value, values: value in values, "NotIn": lambda v, vs: v not in vs}
+
+
+def selected(params: Mapping[str, Any], selector: Mapping[str, Any]) -> bool:
+    """Whether `params` pass a generator's post-selector (a label selector over them)."""
+    if unknown := selector.keys() - {"matchLabels", "matchExpressions"}:
+        raise UnsupportedTemplate(f"selector keys {sorted(unknown)} are not implemented")
+    expressions = [
+        {"key": key, "operator": "In", "values": [value]}
+        for key, value in selector.get("matchLabels", {}).items()
+    ] + list(selector.get("matchExpressions", []))
+    for expression in expressions:
+        if expression["operator"] not in OPERATORS:
+            raise UnsupportedTemplate(f"selector operator {expression['operator']!r}")
+        value = str(params.get(expression["key"], ""))
+        if not OPERATORS[expression["operator"]](value, expression["values"]):
+            return False
+    return True
 
 
 def generate(generator: Mapping[str, Any], sources: Sources) -> Iterator[Params]:
-    """The parameter sets of one generator."""
+    """The parameter sets of one generator, through its selector."""
     (kind,) = generator.keys() - {"selector"}
     if kind not in GENERATORS:
         raise UnsupportedTemplate(f"generator {kind!r} is not implemented")
-    yield from GENERATORS[kind](generator[kind], sources)
+    selector = generator.get("selector", {})
+    for params in GENERATORS[kind](generator[kind], sources):
+        if selected(params, selector):
+            yield params
+
+
+def patched(app: dict[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
+    """`app` with `patch` merged in, mapping by mapping (lists and scalars are replaced)."""
+    merged = dict(app)
+    for key, value in patch.items():
+        current = merged.get(key)
+        if isinstance(current, dict) and isinstance(value, Mapping):
+            merged[key] = patched(current, value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def template_patch(text: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """A `templatePatch` filled in: `{{ toJson .field }}` and `{{.field}}` references."""
+    filled = TO_JSON.sub(lambda match: json.dumps(_lookup(params, match.group(1))), text)
+    patch: dict[str, Any] = yaml.safe_load(substitute(filled, params))
+    return patch
 
 
 def applications(appset: Mapping[str, Any], sources: Sources) -> list[dict[str, Any]]:
@@ -148,6 +198,8 @@ def applications(appset: Mapping[str, Any], sources: Sources) -> list[dict[str, 
     for generator in spec["generators"]:
         for params in generate(generator, sources):
             app = substitute(spec["template"], params)
+            if "templatePatch" in spec:
+                app = patched(app, template_patch(spec["templatePatch"], params))
             app["metadata"].setdefault("namespace", appset["metadata"]["namespace"])
             generated.append({"apiVersion": "argoproj.io/v1alpha1", "kind": "Application", **app})
     return generated

@@ -56,3 +56,14 @@ def render_chart(values: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     result = helm("template", RELEASE, str(CHART), "-n", NAMESPACE, values=values)
     assert result.returncode == 0, result.stderr
     return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+
+
+ARGOCD_KINDS = ("AppProject", "ApplicationSet")
+
+
+def argocd_objects(values: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The AppProject and ApplicationSets the chart renders with `argocd.enabled` and `values`
+    (the environments declaration among them)."""
+    argocd = {"argocd": {"enabled": True, **(values or {}).get("argocd", {})}}
+    rendered = render_chart({**(values or {}), **argocd})
+    return [m for m in rendered if m["kind"] in ARGOCD_KINDS]

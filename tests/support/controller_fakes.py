@@ -38,6 +38,9 @@ class FakeCluster:
     def secret(self, namespace: str, name: str) -> dict[str, str] | None:
         return self.secrets.get((namespace, name))
 
+    def config_map(self, namespace: str, name: str) -> dict[str, str] | None:
+        return self.config_maps.get((namespace, name))
+
     def _apply(
         self,
         store: dict[tuple[str, str], dict[str, str]],
@@ -108,11 +111,13 @@ class FakeDatabase:
         self.roles: dict[str, str] = {}
         self.fail_with: ProvisionerError | None = None
         self.writes = 0
+        self.ensures = 0
 
     def endpoint(self) -> DatabaseEndpoint:
         return DatabaseEndpoint("db.internal", 5432, "plattr")
 
     def ensure(self, target: Target, password: str, *, reset_password: bool) -> bool:
+        self.ensures += 1
         if self.fail_with:
             raise self.fail_with
         if target.login_role in self.roles and not reset_password:
@@ -132,8 +137,10 @@ class FakeStorage:
         self.buckets: dict[str, int] = {}
         """Real bucket name → number of objects."""
         self.writes = 0
+        self.ensures = 0
 
     def ensure(self, target: Target, buckets: Sequence[Bucket]) -> tuple[dict[str, str], bool]:
+        self.ensures += 1
         names = {bucket.name: target.bucket("test", bucket.name) for bucket in buckets}
         missing = [name for name in names.values() if name not in self.buckets]
         for name in missing:
@@ -161,10 +168,12 @@ class FakeAuth:
     def __init__(self) -> None:
         self.realms: dict[str, list[str]] = {}
         self.writes = 0
+        self.ensures = 0
 
     def ensure(
         self, target: Target, providers: Sequence[IdentityProvider], redirect_uris: Sequence[str]
     ) -> tuple[AuthCredentials, bool]:
+        self.ensures += 1
         changed = self.realms.get(target.realm) != list(redirect_uris)
         if changed:
             self.realms[target.realm] = list(redirect_uris)

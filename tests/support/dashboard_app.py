@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +23,7 @@ from controller.runtime import ControllerView
 from controller.web.app import install
 from controller.web.events import EventsUnavailable, KubeEvents
 from plattr.api import EventOut
+from plattr.environments import Environments, shipped
 
 TOKEN = "s3cret-dashboard-token-0123456789"
 
@@ -40,7 +41,9 @@ class FakeEvents:
         return tuple(self.events)
 
 
-def view_of(cache: ObjectCache) -> ControllerView:
+def view_of(
+    cache: ObjectCache, environments: Callable[[], Environments] = shipped
+) -> ControllerView:
     return ControllerView(
         cache=cache,
         metrics=Metrics(),
@@ -48,6 +51,7 @@ def view_of(cache: ObjectCache) -> ControllerView:
         healthy=lambda: True,
         leading=lambda: False,  # a standby serves the dashboard too
         base_domain="apps.example.com",
+        environments=environments,
     )
 
 
@@ -55,11 +59,12 @@ def client(
     cache: ObjectCache,
     settings: DashboardSettings | None = None,
     events: FakeEvents | None = None,
+    environments: Callable[[], Environments] = shipped,
 ) -> TestClient:
     app = FastAPI()
     install(
         app,
-        view_of(cache),
+        view_of(cache, environments),
         settings or DashboardSettings(argocd_url="https://argocd.example.com"),
         events or FakeEvents(),
     )

@@ -94,15 +94,24 @@ class Proxy:
                 client, _ = listener.accept()
             except OSError:
                 return
-            try:
-                server = socket.create_connection(self.upstream, timeout=5)
-            except OSError:
-                client.close()
-                continue
-            with self._lock:
-                self.connections += 1
-                self._live |= {client, server}
-            threading.Thread(target=self._pump, args=(client, server), daemon=True).start()
+            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    def _serve(self, client: socket.socket) -> None:
+        server = self._upstream(client)
+        if server is not None:
+            self._pump(client, server)
+
+    def _upstream(self, client: socket.socket) -> socket.socket | None:
+        """A connection to the upstream for `client` (closed when there is none)."""
+        try:
+            server = socket.create_connection(self.upstream, timeout=5)
+        except OSError:
+            client.close()
+            return None
+        with self._lock:
+            self.connections += 1
+            self._live |= {client, server}
+        return server
 
     def _pump(self, a: socket.socket, b: socket.socket) -> None:
         peers = {a: b, b: a}
@@ -122,6 +131,68 @@ class Proxy:
             for sock in (a, b):
                 with contextlib.suppress(OSError):
                     sock.close()
+
+
+class ThrottlingProxy(Proxy):
+    """An HTTP proxy that answers every `every`-th request itself with `status` and a
+    Retry-After of one second, as a service under load does (each connection carries one
+    request: the upstream is asked to close after its answer)."""
+
+    def __init__(
+        self, name: str, upstream_host: str, upstream_port: int, *, status: int, body: bytes
+    ) -> None:
+        self.status, self.body, self.every = status, body, 0
+        self.requests = self.throttled = 0
+        super().__init__(name, upstream_host, upstream_port)
+
+    def _serve(self, client: socket.socket) -> None:
+        request = _read_request(client)
+        if request is None:
+            client.close()
+            return
+        with self._lock:
+            self.requests += 1
+            throttle = self.every > 0 and self.requests % self.every == 0
+            self.throttled += throttle
+        if throttle:
+            with contextlib.suppress(OSError):
+                client.sendall(
+                    f"HTTP/1.1 {self.status} Busy\r\nRetry-After: 1\r\n"
+                    f"Content-Length: {len(self.body)}\r\nConnection: close\r\n\r\n".encode()
+                    + self.body
+                )
+            client.close()
+            return
+        server = self._upstream(client)
+        if server is not None:
+            server.sendall(request)
+            self._pump(client, server)
+
+
+def _read_request(client: socket.socket) -> bytes | None:
+    """One HTTP request (head and Content-Length body), with `Connection: close`."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = client.recv(65536)
+        if not chunk:
+            return None
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = [line for line in head.split(b"\r\n") if not line.lower().startswith(b"connection:")]
+    length = next(
+        (
+            int(line.split(b":", 1)[1])
+            for line in lines
+            if line.lower().startswith(b"content-length:")
+        ),
+        0,
+    )
+    while len(body) < length:
+        chunk = client.recv(65536)
+        if not chunk:
+            return None
+        body += chunk
+    return b"\r\n".join([*lines, b"Connection: close"]) + b"\r\n\r\n" + body
 
 
 def restart_apiserver(plane: ControlPlane, down_seconds: float) -> float:

@@ -9,6 +9,8 @@ from typing import Any
 
 import yaml
 
+from plattr.environments import ENVIRONMENTS_FILE_VARIABLE
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 ARGOCD = ROOT / "argocd"
 
@@ -54,6 +56,25 @@ def test_sidecar_runs_the_cmp_server_as_user_999_with_the_documented_mounts() ->
     assert mounts["/var/run/argocd"] == "var-files"
     assert mounts["/home/argocd/cmp-server/plugins"] == "plugins"
     assert mounts["/tmp"] == "plattr-cmp-tmp"  # its own /tmp, not the repo-server's
+
+
+def test_sidecar_reads_the_environments_declaration_the_chart_hands_to_argocd() -> None:
+    """The ConfigMap the chart makes in Argo CD's namespace, mounted as a directory (updates
+    arrive), optional (the repo-server starts before the chart), named by the variable the
+    plugin reads."""
+    patch = load(ARGOCD / "repo-server" / "plattr-sidecar.yaml")["spec"]["template"]["spec"]
+    values = load(ARGOCD / "repo-server" / "argo-cd-values.yaml")["repoServer"]
+    container = sidecars()[0]
+    env = {e["name"]: e["value"] for e in container["env"]}
+    mounts = {m["name"]: m for m in container["volumeMounts"]}
+    assert (
+        Path(env[ENVIRONMENTS_FILE_VARIABLE]).parent.as_posix()
+        == (mounts["plattr-environments"]["mountPath"])
+    )
+    assert "subPath" not in mounts["plattr-environments"]
+    for volumes in (patch["volumes"], values["volumes"]):
+        (volume,) = (v for v in volumes if v["name"] == "plattr-environments")
+        assert volume["configMap"] == {"name": "plattr-environments", "optional": True}
 
 
 def test_overlay_patches_the_upstream_install_with_the_sidecar() -> None:

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
+from plattr.environments import DEFAULT_FILE, parse
 from tests.support.chart import CDK_VALUES, CHART, NAMESPACE, RELEASE, helm, render_chart
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -138,9 +139,9 @@ def test_the_dashboard_requires_a_token_by_default_from_a_generated_secret() -> 
 
 @pytest.mark.needs_tools
 def test_the_tenancy_policy_selects_the_namespaces_by_the_shared_label() -> None:
-    manifests = render_chart()
-    policy = one(manifests, "ValidatingAdmissionPolicy")
-    binding = one(manifests, "ValidatingAdmissionPolicyBinding")
+    tenancy = [m for m in render_chart() if m["metadata"]["name"] == f"{RELEASE}-tenancy"]
+    policy = one(tenancy, "ValidatingAdmissionPolicy")
+    binding = one(tenancy, "ValidatingAdmissionPolicyBinding")
     assert binding["spec"]["policyName"] == policy["metadata"]["name"]
     assert binding["spec"]["validationActions"] == ["Deny"]
     shared = yaml.safe_load((CHART / "files" / "platform-namespaces.yaml").read_text())
@@ -245,6 +246,14 @@ def test_every_value_is_documented_in_values_yaml_and_the_readme() -> None:
     readme = (CHART / "README.md").read_text()
     table = readme[readme.index("## Values") :].split("\n## ")[0]
     assert set(re.findall(r"^\| `([\w.]+)` \|", table, re.MULTILINE)) == keys
+
+
+def test_the_default_environments_are_the_shipped_declaration() -> None:
+    """A platform installed with the chart's defaults has the environments a laptop has."""
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    shipped = yaml.safe_load(DEFAULT_FILE.read_text())
+    assert values["environments"] == shipped["environments"]
+    assert parse(values, "values.yaml").names == ("production", "staging", "uat")
 
 
 def copied_paths(dockerfile: Path) -> list[str]:

@@ -22,7 +22,16 @@ import pytest
 from controller import kinds
 from controller.config import LEASE_NAME
 from controller.machinery.objects import ApiResource
-from tests.support.chart import render_chart
+from controller.provisioners import identity_providers
+from plattr.access import (
+    APP_OBJECTS_CLUSTER_ROLE,
+    CONTROLLER_NAMESPACE,
+    CONTROLLER_SERVICE_ACCOUNT,
+    preview_role_binding,
+)
+from plattr.labels import PREVIEW_LABEL, PREVIEW_VALUE
+from plattr.naming import PREVIEW_NAMESPACE_PREFIX
+from tests.support.chart import NAMESPACE, RELEASE, render_chart
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTROLLER = ROOT / "controller"
@@ -191,21 +200,100 @@ def test_chart_rbac_is_exactly_what_the_code_requests() -> None:
 
 @pytest.mark.needs_tools
 def test_the_lease_is_granted_where_the_controller_looks_for_it() -> None:
-    roles = [m for m in render_chart({"env": {"LEASE_NAMESPACE": "leases"}}) if m["kind"] == "Role"]
-    (role,) = roles
+    manifests = render_chart({"env": {"LEASE_NAMESPACE": "leases"}})
+    (role,) = (
+        m for m in manifests if m["kind"] == "Role" and m["metadata"]["name"].endswith("-leader")
+    )
     assert role["metadata"]["namespace"] == "leases"
     names = {n for rule in role["rules"] for n in rule.get("resourceNames", [])}
     assert names == {LEASE_NAME}
 
 
 @pytest.mark.needs_tools
-@pytest.mark.parametrize("kind", ["ClusterRoleBinding", "RoleBinding"])
-def test_bindings_name_the_chart_service_account(kind: str) -> None:
-    manifests = render_chart({"serviceAccount": {"name": "plattr-operator"}})
-    (binding,) = (m for m in manifests if m["kind"] == kind)
-    (subject,) = binding["subjects"]
-    assert subject == {
-        "kind": "ServiceAccount",
-        "name": "plattr-operator",
-        "namespace": "plattr-system",
+def test_bindings_name_the_chart_service_account() -> None:
+    manifests = render_chart({"serviceAccount": {"name": "operator"}, "keycloakAdminSecret": "kc"})
+    bindings = [m for m in manifests if m["kind"] in {"ClusterRoleBinding", "RoleBinding"}]
+    assert len(bindings) == 1 + 3 + 2  # cluster-wide, the environments, the lease, own Secrets
+    for binding in bindings:
+        (subject,) = binding["subjects"]
+        assert subject == {"kind": "ServiceAccount", "name": "operator", "namespace": NAMESPACE}
+
+
+def _rules(manifests: list[dict[str, Any]], kind: str, name: str) -> list[dict[str, Any]]:
+    (role,) = (m for m in manifests if m["kind"] == kind and m["metadata"]["name"] == name)
+    rules: list[dict[str, Any]] = role["rules"]
+    return rules
+
+
+@pytest.mark.needs_tools
+def test_no_secret_or_config_map_is_granted_cluster_wide() -> None:
+    manifests = render_chart({"keycloakAdminSecret": "kc"})
+    for binding in (m for m in manifests if m["kind"] == "ClusterRoleBinding"):
+        for rule in _rules(manifests, "ClusterRole", binding["roleRef"]["name"]):
+            assert not {"secrets", "configmaps"} & set(rule["resources"]), binding
+    own = _rules(manifests, "Role", f"{RELEASE}-secrets")
+    assert own == [
+        {
+            "apiGroups": [""],
+            "resources": ["secrets"],
+            "resourceNames": [identity_providers.SECRET_NAME, "kc"],
+            "verbs": ["get"],
+        },
+        {
+            "apiGroups": [""],
+            "resources": ["secrets"],
+            "resourceNames": ["kc"],
+            "verbs": ["list", "watch"],
+        },
+    ]
+    assert NAMESPACE == identity_providers.SECRET_NAMESPACE
+
+
+@pytest.mark.needs_tools
+def test_app_objects_are_granted_in_each_declared_environment_namespace() -> None:
+    environments = [{"name": "production"}, {"name": "qa", "namespace": "quality"}]
+    manifests = render_chart({"environments": environments})
+    bound = {
+        m["metadata"]["namespace"]
+        for m in manifests
+        if m["kind"] == "RoleBinding" and m["roleRef"]["name"] == APP_OBJECTS_CLUSTER_ROLE
     }
+    assert bound == {"production", "quality"}
+    granted = {
+        Triple(group, resource, verb)
+        for rule in _rules(manifests, "ClusterRole", APP_OBJECTS_CLUSTER_ROLE)
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+        for verb in rule["verbs"]
+    }
+    namespaced = {t for t in code_triples() if t.resource in {"secrets", "configmaps"}}
+    assert granted == namespaced
+
+
+@pytest.mark.needs_tools
+def test_the_renderers_preview_binding_names_what_the_chart_installs() -> None:
+    """plattr/access.py is what the renderer binds in a preview namespace: the chart's
+    ClusterRole, and the ServiceAccount of a release named as the docs ask."""
+    manifests = render_chart()
+    binding = preview_role_binding("preview-shop-pr-7", {})
+    assert _rules(manifests, "ClusterRole", binding["roleRef"]["name"])
+    (service_account,) = (m for m in manifests if m["kind"] == "ServiceAccount")
+    (subject,) = binding["subjects"]
+    assert subject["name"] == service_account["metadata"]["name"] == CONTROLLER_SERVICE_ACCOUNT
+    assert subject["namespace"] == NAMESPACE == CONTROLLER_NAMESPACE
+
+
+@pytest.mark.needs_tools
+def test_namespace_deletion_policy_holds_the_controller_to_preview_namespaces() -> None:
+    manifests = render_chart({"serviceAccount": {"name": "operator"}})
+    (policy,) = (
+        m
+        for m in manifests
+        if m["metadata"]["name"].endswith("-namespace-deletion")
+        and m["kind"] == "ValidatingAdmissionPolicy"
+    )
+    (condition,) = policy["spec"]["matchConditions"]
+    assert f"'system:serviceaccount:{NAMESPACE}:operator'" in condition["expression"]
+    (validation,) = policy["spec"]["validations"]
+    assert f"startsWith('{PREVIEW_NAMESPACE_PREFIX}')" in validation["expression"]
+    assert f"[?'{PREVIEW_LABEL}'].orValue('') == '{PREVIEW_VALUE}'" in validation["expression"]

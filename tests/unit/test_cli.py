@@ -41,6 +41,43 @@ def test_base_domain_from_the_environment(
     assert "my-frontend.env.example.org" in capsys.readouterr().out
 
 
+QA = """\
+environments:
+  - name: staging
+  - name: qa
+    namespace: quality
+    host: "{app}-qa.{domain}"
+"""
+
+
+def test_the_environments_declaration_from_a_flag_else_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    declaration = tmp_path / "environments.yaml"
+    declaration.write_text(QA)
+    spec = tmp_path / "apps" / "web.yaml"
+    spec.parent.mkdir()
+    assert run(["init", "web", "--framework", "nextjs", "--env", "qa", "-o", str(spec)]) == 2
+    assert "--env: 'qa' is not a declared environment" in capsys.readouterr().err
+    flags = ["--environments", str(declaration)]
+    assert (
+        run([*flags, "init", "web", "--framework", "nextjs", "--env", "qa", "-o", str(spec)]) == 0
+    )
+    render = ["render", str(spec), "--base-domain", "example.org"]
+    assert run([*flags, *render]) == 0
+    out = capsys.readouterr().out
+    assert "namespace: quality" in out
+    assert "host: web-qa.example.org" in out
+    monkeypatch.setenv("PLATTR_ENVIRONMENTS_FILE", str(declaration))
+    assert run(["validate", str(spec)]) == 0
+    assert "web (quality) is valid" in capsys.readouterr().out
+    monkeypatch.delenv("PLATTR_ENVIRONMENTS_FILE")
+    assert run(render) == 1
+    assert f"{spec}:8: spec.environment: 'qa' is not a declared environment" in (
+        capsys.readouterr().err
+    )
+
+
 def test_missing_base_domain_is_a_usage_error(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -1,6 +1,7 @@
 """The GitOps wiring: the AppProject allows exactly what the renderer emits, the ApplicationSets
-generate the apps the template holds (through the e2e test's expander), the platform apps
-point at what exists, and the workflows have the shape GitHub runs safely."""
+(rendered by the chart from the environments declaration, with the template's values) generate
+the apps the template holds (through the e2e test's expander), the platform apps point at what
+exists, and the workflows have the shape GitHub runs safely."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import pytest
 import yaml
 
 from cli.cmp import Setting, setting
+from plattr.environments import DEFAULT_FILE, ENVIRONMENTS_FILE_VARIABLE
 from plattr.naming import Target
 from renderer.options import PreviewParams, RenderOptions
 from renderer.pipeline import render_paths
@@ -24,14 +26,12 @@ from tests.support.applicationsets import (
     Sources,
     UnsupportedTemplate,
     applications,
-    load_applicationsets,
     substitute,
 )
-from tests.support.chart import CHART
+from tests.support.chart import CHART, argocd_objects
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "gitops-repo-template"
-PLATFORM = ROOT / "argocd" / "platform"
 WORKFLOWS = TEMPLATE / ".github" / "workflows"
 ENVIRONMENTS = ("production", "staging", "uat")
 BIN = Path(sys.executable).parent
@@ -43,13 +43,22 @@ def load(path: Path) -> Any:
     return yaml.safe_load(path.read_text())
 
 
-def appsets() -> dict[str, dict[str, Any]]:
-    return {a["metadata"]["name"]: a for a in load_applicationsets(PLATFORM)}
+def template_values() -> dict[str, Any]:
+    """The chart values the template's platform/plattr.yaml installs the platform with."""
+    app = load(TEMPLATE / "platform" / "plattr.yaml")
+    values: dict[str, Any] = app["spec"]["source"]["helm"]["valuesObject"]
+    return values
 
 
-def project() -> dict[str, Any]:
-    spec: dict[str, Any] = load(PLATFORM / "appproject.yaml")["spec"]
-    return spec
+def appsets(values: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+    objects = argocd_objects(template_values() if values is None else values)
+    return {o["metadata"]["name"]: o for o in objects if o["kind"] == "ApplicationSet"}
+
+
+def project(values: dict[str, Any] | None = None) -> dict[str, Any]:
+    objects = argocd_objects(template_values() if values is None else values)
+    (spec,) = (o["spec"] for o in objects if o["kind"] == "AppProject")
+    return dict(spec)
 
 
 def generated(pull_requests: list[PullRequest]) -> dict[str, dict[str, Any]]:
@@ -85,6 +94,7 @@ def rendered_kinds() -> set[tuple[str, str, bool]]:
     return found
 
 
+@pytest.mark.needs_tools
 def test_project_allows_exactly_the_kinds_the_renderer_emits() -> None:
     spec = project()
     allowed = {(r["group"], r["kind"], True) for r in spec["namespaceResourceWhitelist"]} | {
@@ -93,34 +103,72 @@ def test_project_allows_exactly_the_kinds_the_renderer_emits() -> None:
     assert allowed == rendered_kinds()
 
 
+@pytest.mark.needs_tools
 def test_project_destinations_are_the_environments_and_previews() -> None:
-    namespaces = {d["namespace"] for d in project()["destinations"]}
-    assert namespaces == {*ENVIRONMENTS, "preview-*"}
+    namespaces = [d["namespace"] for d in project()["destinations"]]
+    assert namespaces == [*ENVIRONMENTS, "preview-*"]
     assert Target.preview("storefront", 7).namespace.startswith("preview-")
 
 
 # --- ApplicationSets ------------------------------------------------------------------------
 
+QA: dict[str, Any] = {"name": "qa", "namespace": "quality", "sync": "automatic"}
+LAB: dict[str, Any] = {"name": "lab", "sync": "manual", "previews": True}
 
-@pytest.mark.parametrize("environment", ENVIRONMENTS)
-def test_one_applicationset_per_environment_over_its_app_directories(environment: str) -> None:
-    appset = appsets()[f"plattr-{environment}"]
-    (generator,) = appset["spec"]["generators"]
-    assert generator["git"]["directories"] == [{"path": f"apps/{environment}/*"}]
-    template = appset["spec"]["template"]["spec"]
-    assert template["project"] == load(PLATFORM / "appproject.yaml")["metadata"]["name"]
-    assert template["destination"]["namespace"] == environment
+
+def declared(*extra: dict[str, Any]) -> dict[str, Any]:
+    """The template's values with the shipped environments and `extra` declared after them."""
+    shipped = load(CHART / "values.yaml")["environments"]
+    return {**template_values(), "environments": [*shipped, *extra]}
+
+
+@pytest.mark.needs_tools
+def test_one_applicationset_over_the_declared_environments_and_their_app_directories(
+    tmp_path: Path,
+) -> None:
+    """A declared environment gets Applications for its directories, in its namespace, synced
+    by Argo CD only when declared `sync: automatic`; nothing is deleted by a change."""
+    (tmp_path / "apps" / "qa" / "shop").mkdir(parents=True)
+    (tmp_path / "apps" / "lab" / "tool").mkdir(parents=True)
+    (tmp_path / "apps" / "undeclared" / "x").mkdir(parents=True)
+    values = declared(QA, LAB)
+    (appset,) = (a for name, a in appsets(values).items() if name != "plattr-previews")
+    assert appset["spec"]["syncPolicy"] == {
+        "applicationsSync": "create-update",
+        "preserveResourcesOnDeletion": True,
+    }
+    generated = applications(appset, Sources(tmp_path))
+    for app in generated:  # a push re-renders only the apps it changed
+        assert app["metadata"]["annotations"] == {"argocd.argoproj.io/manifest-generate-paths": "."}
+    apps = {a["metadata"]["name"]: a["spec"] for a in generated}
+    assert set(apps) == {"qa-shop", "lab-tool"}
+    assert apps["qa-shop"]["destination"]["namespace"] == "quality"
+    assert apps["qa-shop"]["source"]["path"] == "apps/qa/shop"
+    assert apps["qa-shop"]["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}
+    assert "automated" not in apps["lab-tool"]["syncPolicy"]  # a person syncs
+    assert apps["lab-tool"]["destination"]["namespace"] == "lab"
     plugin = load(ROOT / "argocd" / "plugin.yaml")
-    assert template["source"]["plugin"]["name"] == (
+    assert apps["qa-shop"]["source"]["plugin"]["name"] == (
         f"{plugin['metadata']['name']}-{plugin['spec']['version']}"
     )
-    automated = template["syncPolicy"].get("automated")
-    if environment == "production":
-        assert automated is None  # the manual gate
-    else:
-        assert automated == {"prune": True, "selfHeal": True}
+    assert apps["qa-shop"]["project"] == "plattr-apps"
+    namespaces = [d["namespace"] for d in project(values)["destinations"]]
+    assert namespaces == [*ENVIRONMENTS, "quality", "lab", "preview-*"]
 
 
+@pytest.mark.needs_tools
+def test_previews_only_for_environments_declared_with_previews(tmp_path: Path) -> None:
+    (tmp_path / "previews").mkdir()
+    for app, environment in (("a", "production"), ("b", "staging"), ("c", "lab")):
+        entry = {"app": app, "environment": environment, "owner": "o", "repo": app}
+        (tmp_path / "previews" / f"{app}.yaml").write_text(yaml.safe_dump(entry))
+    pulls = [PullRequest("o", name, 3, SHA) for name in "abc"]
+    previews = appsets(declared(LAB))["plattr-previews"]
+    names = {a["metadata"]["name"] for a in applications(previews, Sources(tmp_path, pulls))}
+    assert names == {"preview-b-pr-3", "preview-c-pr-3"}
+
+
+@pytest.mark.needs_tools
 def test_production_is_frozen_by_a_sync_window_of_the_project() -> None:
     (window,) = project()["syncWindows"]
     assert window["kind"] == "deny"
@@ -134,6 +182,7 @@ def test_production_is_frozen_by_a_sync_window_of_the_project() -> None:
     assert matched == {n for n in names if n.startswith("production-")}
 
 
+@pytest.mark.needs_tools
 def test_applicationsets_generate_an_app_per_directory_and_per_labelled_pull_request() -> None:
     labelled = PullRequest("example", "storefront", 7, SHA)
     others = [
@@ -148,6 +197,7 @@ def test_applicationsets_generate_an_app_per_directory_and_per_labelled_pull_req
         assert apps[name]["spec"]["source"]["path"] == f"apps/{environment}/{app}"
 
 
+@pytest.mark.needs_tools
 def test_preview_app_carries_the_pull_request_to_the_plugin() -> None:
     app = generated([PullRequest("example", "storefront", 7, SHA)])["preview-storefront-pr-7"]
     assert "resources-finalizer.argocd.argoproj.io" in app["metadata"]["finalizers"]
@@ -163,6 +213,7 @@ def test_preview_app_carries_the_pull_request_to_the_plugin() -> None:
     assert pulls["requeueAfterSeconds"] > 0
 
 
+@pytest.mark.needs_tools
 def test_preview_render_makes_its_namespace_a_managed_resource(tmp_path: Path) -> None:
     app = generated([PullRequest("example", "storefront", 7, SHA)])["preview-storefront-pr-7"]
     sidecar = load(ROOT / "argocd" / "repo-server" / "plattr-sidecar.yaml")
@@ -171,6 +222,7 @@ def test_preview_render_makes_its_namespace_a_managed_resource(tmp_path: Path) -
         "PATH": str(BIN),
         "HOME": str(tmp_path),
         **{e["name"]: e["value"] for e in container["env"]},  # the platform's settings
+        ENVIRONMENTS_FILE_VARIABLE: str(DEFAULT_FILE),  # what the chart mounts there
         "ARGOCD_APP_NAME": app["metadata"]["name"],
         "ARGOCD_APP_SOURCE_PATH": app["spec"]["source"]["path"],
         **{f"ARGOCD_ENV_{e['name']}": e["value"] for e in app["spec"]["source"]["plugin"]["env"]},
@@ -221,25 +273,13 @@ def test_platform_app_installs_the_chart_with_documented_values() -> None:
     assert "PASSWORD" not in " ".join(values["env"])  # passwords stay in Secrets
 
 
-def test_platform_app_points_the_applicationsets_at_this_repo(tmp_path: Path) -> None:
-    """Its kustomize patches, run by kustomize over argocd/platform, leave no other repo."""
-    app = load(TEMPLATE / "platform" / "argocd.yaml")
-    source = app["spec"]["source"]
-    shutil.copytree(ROOT / source["path"], tmp_path / "base")
-    overlay = {"resources": ["base"], "patches": source["kustomize"]["patches"]}
-    (tmp_path / "kustomization.yaml").write_text(yaml.safe_dump(overlay))
-    mine = "https://github.com/my-org/my-gitops.git"
-    text = (tmp_path / "kustomization.yaml").read_text()
-    (tmp_path / "kustomization.yaml").write_text(
-        text.replace("https://github.com/example/gitops.git", mine)
-    )
-    built = subprocess.run(
-        ["kubectl", "kustomize", str(tmp_path)], capture_output=True, text=True, check=True
-    ).stdout
-    assert "example/gitops" not in built
-    documents = list(yaml.safe_load_all(built))
-    assert len(documents) == len(appsets()) + 1
-    assert built.count(mine) == 2 * len(appsets()) + 1
+@pytest.mark.needs_tools
+def test_platform_app_points_the_argocd_objects_at_this_repo() -> None:
+    repo = template_values()["argocd"]["repoURL"]
+    objects = argocd_objects(template_values())
+    assert len(objects) == 3  # the AppProject, the apps' and the previews' ApplicationSets
+    text = yaml.safe_dump_all(objects)
+    assert set(re.findall(r"https://github\.com/[\w./-]+", text)) == {repo}
 
 
 def test_platform_root_app_syncs_the_platform_directory() -> None:

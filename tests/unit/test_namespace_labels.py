@@ -10,9 +10,9 @@ from typing import Any
 
 import yaml
 
-from devstack.controlplane import ENVIRONMENT_NAMESPACES, environment_namespace
+from devstack.controlplane import environment_objects
+from plattr.environments import shipped
 from plattr.labels import ENVIRONMENT_LABEL
-from plattr.models import ENVIRONMENTS
 from renderer.options import PreviewParams, RenderOptions
 from renderer.pipeline import render_paths
 from renderer.resources import POD_SECURITY_LABELS
@@ -27,9 +27,11 @@ def shared() -> dict[str, Any]:
     return document
 
 
-def test_the_file_names_the_cores_environments_and_label() -> None:
-    assert tuple(shared()["environments"]) == ENVIRONMENTS == ENVIRONMENT_NAMESPACES
+def test_the_file_names_the_cores_label_and_no_environment() -> None:
+    """The environments are the declaration's; the file only says how their namespaces are
+    labelled."""
     assert shared()["environmentLabel"] == ENVIRONMENT_LABEL
+    assert "environments" not in shared()
 
 
 def test_pod_security_is_restricted_everywhere_and_previews_match() -> None:
@@ -40,11 +42,11 @@ def test_pod_security_is_restricted_everywhere_and_previews_match() -> None:
 
 
 def test_the_local_stack_labels_each_environment_namespace() -> None:
-    for name in ENVIRONMENTS:
-        namespace = environment_namespace(name)
+    for environment in shipped():
+        namespace, *_ = environment_objects(environment)
         assert namespace["metadata"] == {
-            "name": name,
-            "labels": {ENVIRONMENT_LABEL: name, **POD_SECURITY_LABELS},
+            "name": environment.namespace_name,
+            "labels": {ENVIRONMENT_LABEL: environment.name, **POD_SECURITY_LABELS},
         }
 
 

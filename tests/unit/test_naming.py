@@ -7,16 +7,25 @@ import re
 import pytest
 
 from plattr import patterns
+from plattr.environments import shipped
 from plattr.naming import Target, shorten
 
 LONG = ("a" + "-very-long-application-name" * 3)[:63]  # the longest valid app name
 
 
 def test_environments_map_to_namespaces_and_hosts() -> None:
-    assert Target("web", "production").namespace == "production"
-    assert Target("web", "production").host("example.com") == "web.example.com"
-    assert Target("web", "staging").host("example.com") == "web.staging.example.com"
-    assert Target("web", "uat").namespace == "uat"
+    """As the shipped declaration has them: production apps on the bare domain."""
+    declared = shipped()
+    production, staging, uat = (declared.require(name) for name in ("production", "staging", "uat"))
+    assert production.target("web").namespace == "production"
+    assert production.target("web").host("example.com") == "web.example.com"
+    assert staging.target("web").host("example.com") == "web.staging.example.com"
+    assert uat.target("web").namespace == "uat"
+
+
+def test_a_target_outside_any_declaration_takes_the_default_pattern() -> None:
+    assert Target("web", "qa").namespace == "qa"
+    assert Target("web", "qa").host("example.com") == "web.qa.example.com"
 
 
 def test_a_preview_has_its_own_namespace_host_and_names() -> None:

@@ -8,11 +8,12 @@ from typing import Any
 
 import msgspec
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from plattr.environments import shipped
 from plattr.frameworks import DEFAULTS
-from plattr.models import ENVIRONMENTS, Application
+from plattr.models import Application
 from plattr.validation import InvalidDocument, decode, find_errors
 from renderer.options import PreviewParams
 from renderer.render import render
@@ -40,7 +41,7 @@ def specs(draw: st.DrawFn) -> dict[str, Any]:
     env_names = draw(st.lists(env_name, max_size=3, unique=True))
     spec: dict[str, Any] = {
         "framework": draw(st.sampled_from(sorted(DEFAULTS))),
-        "environment": draw(st.sampled_from(ENVIRONMENTS)),
+        "environment": draw(st.sampled_from(shipped().names)),
         "imageRef": draw(st.sampled_from(["nginx", "r.example.com:5000/team/app:1.0", "a/b:c"])),
         "scaling": {"min": low, "max": low + draw(st.integers(0, 5))},
     }
@@ -81,6 +82,8 @@ def test_valid_specs_render_to_valid_kubernetes_objects(
         "spec": spec,
     }
     app = decode(document, Application)
+    declared = shipped().get(app.spec.environment)
+    assume(preview is None or (declared is not None and declared.previews))
     options = msgspec.structs.replace(OPTIONS, preview=PreviewParams(preview) if preview else None)
     for manifest in render(app, options):
         check_manifest(manifest)

@@ -25,3 +25,13 @@ def test_framework_table_matches_the_defaults() -> None:
             defaults.memory_request,
             defaults.memory_limit,
         ), framework
+
+
+def test_framework_table_names_each_liveness_and_startup_probe() -> None:
+    rows = re.findall(r"^\| (\w+) \|.*\| (http `(\S+)`|tcp) \| (5 min|none) \|$", README, re.M)
+    documented = {row[0]: row for row in rows}
+    assert set(documented) == set(DEFAULTS)
+    for framework, defaults in DEFAULTS.items():
+        _, _, liveness_path, startup = documented[framework]
+        assert (liveness_path or None) == defaults.liveness_path, framework
+        assert (startup != "none") is defaults.startup_probe, framework

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import msgspec
 import pytest
 
 from plattr import postgrest
-from renderer.errors import RenderError
+from plattr.environments import DEFAULT_FILE
+from renderer.errors import RenderError, SpecErrors
 from renderer.options import InvalidOption, PreviewParams, RenderOptions
+from renderer.pipeline import render_paths
 from renderer.render import render
 from tests.support.render_helpers import OPTIONS, app_from, container, only, render_by_kind
 
@@ -253,7 +256,7 @@ def test_preview_renders_namespace_preview_resource_and_a_single_replica() -> No
     options = msgspec.structs.replace(
         OPTIONS, preview=PreviewParams(42, head_sha="abcdef1", ttl="24h")
     )
-    manifests = render(app_from(), options)
+    manifests = render(app_from({"environment": "staging"}), options)
     kinds = [m["kind"] for m in manifests]
     assert kinds[0] == "Namespace"
     assert "Application" not in kinds
@@ -296,15 +299,42 @@ def test_hostile_preview_parameters_are_refused(changes: dict[str, object], frag
         PreviewParams(**{"pull_request": 1, **changes})
 
 
+def test_an_environment_without_previews_takes_none() -> None:
+    options = msgspec.structs.replace(OPTIONS, preview=PreviewParams(42, head_sha="abcdef1"))
+    with pytest.raises(RenderError) as refused:
+        render(app_from({"environment": "production"}), options)
+    assert str(refused.value) == (
+        "app 'my-frontend': environment 'production' takes no previews (previews: false in "
+        f"{DEFAULT_FILE}); preview the app from an environment that does: staging, uat"
+    )
+
+
+def test_an_undeclared_environment_is_refused_naming_the_declared_ones(tmp_path: Path) -> None:
+    spec = tmp_path / "application.yaml"
+    spec.write_text(
+        "apiVersion: platform.internal/v1alpha1\nkind: Application\nmetadata: {name: web}\n"
+        "spec:\n  framework: nextjs\n  environment: qa\n  imageRef: nginx\n"
+    )
+    with pytest.raises(SpecErrors) as refused:
+        render_paths([spec], OPTIONS)
+    assert str(refused.value) == (
+        f"{spec}:6: spec.environment: 'qa' is not a declared environment; declared: "
+        f"production, staging, uat (from {DEFAULT_FILE}). Pick one of those, or have the "
+        "platform team add it to the environments declaration"
+    )
+
+
 def test_preview_image_tag_replaces_the_tag_and_keeps_the_registry_port() -> None:
-    app = app_from({"imageRef": "registry.local:5000/team/web@sha256:" + "a" * 64})
+    app = app_from(
+        {"environment": "staging", "imageRef": "registry.local:5000/team/web@sha256:" + "a" * 64}
+    )
     options = msgspec.structs.replace(OPTIONS, preview=PreviewParams(3, image_tag="pr-3"))
     preview = {m["kind"]: m for m in render(app, options)}["PreviewEnvironment"]
     assert preview["spec"]["imageRef"] == "registry.local:5000/team/web:pr-3"
 
 
 def test_a_preview_image_repository_replaces_the_spec_images_repository() -> None:
-    app = app_from({"imageRef": "registry.local:5000/team/web:1.0"})
+    app = app_from({"environment": "staging", "imageRef": "registry.local:5000/team/web:1.0"})
     previews = "registry.local:5000/previews"
     preview = PreviewParams(3, head_sha="abcdef1", image_repository=previews)
     options = msgspec.structs.replace(OPTIONS, preview=preview)

@@ -11,7 +11,7 @@ import yaml
 
 from cli.main import run
 from cli.repo_settings import SETTINGS_FILE, find_settings_file
-from plattr.naming import Target
+from plattr.environments import shipped
 from plattr.settings import aws_account_id_problem, base_domain_problem
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "gitops-repo-template"
@@ -52,7 +52,9 @@ def test_every_template_app_renders_with_no_flags_and_no_environment(
     assert run(["render", app]) == 0, capsys.readouterr().err
     out = capsys.readouterr().out
     _, environment, name = app.split("/")
-    assert hosts(out) == [] or Target(name, environment).host("apps.example.com") in hosts(out)
+    declared = shipped().get(environment)
+    assert declared is not None
+    assert hosts(out) == [] or declared.target(name).host("apps.example.com") in hosts(out)
     if "storage" in (repo / app / "application.yaml").read_text():
         assert "arn:aws:iam::123456789012:role/" in out
 

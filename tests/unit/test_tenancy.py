@@ -10,12 +10,19 @@ from typing import Any
 import msgspec
 import pytest
 
+from plattr.access import (
+    APP_OBJECTS_CLUSTER_ROLE,
+    CONTROLLER_SERVICE_ACCOUNT,
+    PREVIEW_ROLE_BINDING,
+)
 from renderer.errors import SpecErrors
 from renderer.options import PreviewParams
 from renderer.pipeline import render_paths
 from tests.support.render_helpers import OPTIONS, TENANT_APP_CONTAINER, TENANT_POD, tenant_spec
 
 POD = TENANT_POD
+PREVIEWED = "staging"
+"""Previews are of an environment that takes them (production does not)."""
 APP = TENANT_APP_CONTAINER
 
 
@@ -27,8 +34,8 @@ def app_dir(tmp_path: Path) -> Path:
     return directory
 
 
-def with_spec(app_dir: Path, extra: str) -> Path:
-    (app_dir / "application.yaml").write_text(tenant_spec("production", extra))
+def with_spec(app_dir: Path, extra: str, environment: str = "production") -> Path:
+    (app_dir / "application.yaml").write_text(tenant_spec(environment, extra))
     return app_dir
 
 
@@ -339,6 +346,7 @@ def test_a_preview_owns_its_own_names_in_its_own_namespace(app_dir: Path) -> Non
         "  env:\n"
         "    - {name: A, secretKeyRef: {name: sneaky-pr-7-db, key: K}}\n"
         "    - {name: B, secretKeyRef: {name: sneaky.payments, key: K}}\n",
+        environment=PREVIEWED,
     )
     manifests = render_paths(
         [app_dir], msgspec.structs.replace(OPTIONS, preview=PreviewParams(7)), recursive=False
@@ -347,7 +355,46 @@ def test_a_preview_owns_its_own_names_in_its_own_namespace(app_dir: Path) -> Non
 
 
 def test_a_preview_may_not_reference_the_environments_secrets(app_dir: Path) -> None:
-    with_spec(app_dir, "  env:\n    - {name: A, secretKeyRef: {name: sneaky-db, key: K}}\n")
+    env = "  env:\n    - {name: A, secretKeyRef: {name: sneaky-db, key: K}}\n"
+    with_spec(app_dir, env, environment=PREVIEWED)
     message = refusal(app_dir, preview=PreviewParams(7))
     assert "'sneaky-db' is not a Secret of app sneaky" in message
     assert "sneaky-pr-7-db" in message
+
+
+def test_a_preview_carries_the_controllers_role_binding_and_nothing_else_grants(
+    app_dir: Path,
+) -> None:
+    with_spec(app_dir, "", environment=PREVIEWED)
+    manifests = render_paths(
+        [app_dir], msgspec.structs.replace(OPTIONS, preview=PreviewParams(7)), recursive=False
+    )
+    (binding,) = (m for m in manifests if m["kind"] == "RoleBinding")
+    assert binding["metadata"]["namespace"] == "preview-sneaky-pr-7"
+    assert binding["roleRef"]["name"] == APP_OBJECTS_CLUSTER_ROLE
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": CONTROLLER_SERVICE_ACCOUNT, "namespace": "plattr-system"}
+    ]
+
+
+def test_the_previews_role_binding_cannot_be_pointed_elsewhere(app_dir: Path) -> None:
+    with_spec(app_dir, "", environment=PREVIEWED)
+    subject = {"kind": "ServiceAccount", "name": "sneaky-pr-7", "namespace": "preview-sneaky-pr-7"}
+    kustomization = with_json_patch(app_dir, [add("/subjects/-", subject)], kind="RoleBinding")
+    patched = kustomization / "kustomization.yaml"
+    patched.write_text(patched.read_text().replace("name: sneaky", f"name: {PREVIEW_ROLE_BINDING}"))
+    message = refusal(app_dir, preview=PreviewParams(7))
+    assert "RoleBinding plattr-controller: kind" in message
+    assert "[access]" in message
+
+
+@pytest.mark.parametrize("kind", ["Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"])
+def test_an_app_renders_no_api_access(app_dir: Path, kind: str) -> None:
+    (app_dir / "grant.yaml").write_text(
+        f"apiVersion: rbac.authorization.k8s.io/v1\nkind: {kind}\n"
+        "metadata: {name: sneaky.reader}\nrules: []\n"
+    )
+    (app_dir / "kustomization.yaml").write_text("resources: [grant.yaml]\n")
+    message = refusal(app_dir)
+    assert f"{kind} sneaky.reader: kind" in message
+    assert "grants Kubernetes API access, which no app has [access]" in message

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
+from plattr.environments import shipped
 from plattr.models import Application, PreviewEnvironment
 from plattr.validation import InvalidDocument, decode
 
@@ -53,7 +54,8 @@ RULES = [
     ("metadata.name", "1app", "metadata.name", "starting with a letter"),
     ("metadata.name", "a" * 64, "metadata.name", "DNS-1035"),
     ("spec.framework", "rails", "spec.framework", "must be one of: nextjs, node"),
-    ("spec.environment", "prod", "spec.environment", "production, staging, uat"),
+    ("spec.environment", "Prod", "spec.environment", "DNS-1035 label"),
+    ("spec.environment", "a" * 21, "spec.environment", "at most 20"),
     ("spec.imageRef", "Not An Image", "spec.imageRef", "image reference"),
     ("spec.imageRef", "repo/app:tag@sha256:abc", "spec.imageRef", "image reference"),
     ("spec.port", 70000, "spec.port", "<= 65535"),
@@ -213,9 +215,15 @@ def test_objects_from_the_api_server_decode_with_their_extra_metadata(
     assert app.status.phase == "Running"
 
 
-def test_effective_deletion_policy_defaults_by_environment(spec_doc: dict[str, Any]) -> None:
-    assert decode(spec_doc, Application).spec.effective_deletion_policy == "Retain"
+def test_the_deletion_policy_defaults_by_environment(spec_doc: dict[str, Any]) -> None:
+    declared = shipped()
+
+    def policy() -> str:
+        spec = decode(spec_doc, Application).spec
+        return declared.require(spec.environment).deletion_policy_of(spec)
+
+    assert policy() == "Retain"
     spec_doc["spec"]["environment"] = "staging"
-    assert decode(spec_doc, Application).spec.effective_deletion_policy == "Delete"
+    assert policy() == "Delete"
     spec_doc["spec"]["deletionPolicy"] = "Retain"
-    assert decode(spec_doc, Application).spec.effective_deletion_policy == "Retain"
+    assert policy() == "Retain"

@@ -10,19 +10,26 @@ import pytest
 from controller.cluster import KubeCluster
 from controller.errors import PolicyRefusal
 from controller.machinery.cache import ObjectCache
+from controller.machinery.kube import KubeError
 from controller.machinery.leader import NotLeader
 from controller.machinery.objects import KubeObject
 from controller.runtime import KINDS_BY_NAME
 
 
 class RecordingKube:
-    """Answers GETs from `objects` (by path) and records every write."""
+    """Answers GETs from `objects` (by path), refuses those under `forbidden` (403), and
+    records every write."""
 
-    def __init__(self, objects: dict[str, KubeObject] | None = None) -> None:
+    def __init__(
+        self, objects: dict[str, KubeObject] | None = None, forbidden: str | None = None
+    ) -> None:
         self.objects = objects or {}
+        self.forbidden = forbidden
         self.writes: list[tuple[str, str]] = []
 
     def get(self, path: str) -> KubeObject | None:
+        if self.forbidden and path.startswith(self.forbidden):
+            raise KubeError(403, "Forbidden", f"{path} is forbidden")
         return self.objects.get(path)
 
     def create(self, path: str, body: KubeObject) -> KubeObject:
@@ -61,8 +68,29 @@ def test_nothing_is_written_once_the_lease_is_lost() -> None:
     assert kube.writes == []
 
 
-def namespace(name: str, labels: dict[str, str]) -> dict[str, Any]:
-    return {"metadata": {"name": name, "labels": labels}}
+def namespace(name: str, labels: dict[str, str], **metadata: Any) -> dict[str, Any]:
+    return {"metadata": {"name": name, "labels": labels, **metadata}}
+
+
+PREVIEW_NS = "/api/v1/namespaces/preview-shop-pr-7"
+
+
+def test_a_secret_of_a_namespace_being_deleted_is_left_to_the_namespace() -> None:
+    """A preview's teardown runs while Argo CD deletes its namespace, whose RoleBinding (the
+    controller's grant there) may already be gone: its Secrets go with the namespace."""
+    terminating = namespace("preview-shop-pr-7", {}, deletionTimestamp="2026-01-01T00:00:00Z")
+    kube = RecordingKube({PREVIEW_NS: terminating}, forbidden=f"{PREVIEW_NS}/secrets")
+    assert not cluster(kube).delete_secret("preview-shop-pr-7", "shop-pr-7-db")
+    assert kube.writes == []
+
+
+def test_a_forbidden_secret_of_a_live_namespace_is_an_error() -> None:
+    kube = RecordingKube(
+        {"/api/v1/namespaces/staging": namespace("staging", {})},
+        "/api/v1/namespaces/staging/secrets",
+    )
+    with pytest.raises(KubeError, match="forbidden"):
+        cluster(kube).delete_secret("staging", "shop-db")
 
 
 def test_only_a_labelled_preview_namespace_is_deleted() -> None:

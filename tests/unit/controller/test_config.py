@@ -143,3 +143,20 @@ def test_base_domain_and_account_id_are_checked_as_the_cli_and_the_plugin_check_
         f"BASE_DOMAIN: {base_domain_problem('NOT A DOMAIN')}",
         f"AWS_ACCOUNT_ID: {aws_account_id_problem('12')}",
     ]
+
+
+def test_verify_periods_default_to_an_hour_per_system_and_zero_verifies_every_resync() -> None:
+    assert Settings.from_env(MINIMAL).verify_seconds == {
+        "database": 3600,
+        "storage": 3600,
+        "auth": 3600,
+    }
+    settings = Settings.from_env({**MINIMAL, "STORAGE_VERIFY_SECONDS": "0"})
+    assert settings.verify_seconds["storage"] == 0
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env(
+            {**MINIMAL, "AUTH_VERIFY_SECONDS": "-1", "DATABASE_VERIFY_SECONDS": "hourly"}
+        )
+    problems = caught.value.problems
+    assert any(p.startswith("AUTH_VERIFY_SECONDS='-1': out of range") for p in problems)
+    assert any(p.startswith("DATABASE_VERIFY_SECONDS='hourly': not a number") for p in problems)

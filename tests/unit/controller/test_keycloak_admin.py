@@ -3,11 +3,21 @@ and that the provisioner logs in anew when they change, never showing the passwo
 
 from __future__ import annotations
 
+import http.server
+import threading
 from types import SimpleNamespace
 
 import pytest
+import requests
+import requests.adapters
 
-from controller.provisioners.auth import AdminCredentials, KeycloakProvisioner, admin_credentials
+from controller.provisioners.auth import (
+    AdminCredentials,
+    KeycloakProvisioner,
+    admin_credentials,
+    throttle_retry,
+)
+from controller.provisioners.counting import CallCounter
 from controller.provisioners.interfaces import ProvisionerError
 from plattr.naming import Target
 
@@ -42,7 +52,8 @@ class FakeConnection:
 
     token = "a token"
     expires_at = None
-    _s = SimpleNamespace(hooks={"response": []})
+    _s = SimpleNamespace(hooks={"response": []}, adapters={})
+    keycloak_openid = SimpleNamespace(connection=SimpleNamespace(_s=SimpleNamespace(adapters={})))
 
     def raw_delete(self, path: str) -> SimpleNamespace:
         return SimpleNamespace(status_code=404)
@@ -77,3 +88,41 @@ def test_the_provisioner_waits_for_the_credentials_and_logs_in_anew_when_they_ch
     current = {"username": "admin", "password": "two"}
     assert provisioner.drop(target) is False
     assert [c.password for c in logins] == ["one", "two"]
+
+
+class Busy(http.server.BaseHTTPRequestHandler):
+    """Answers 429 (Retry-After: 0) to the first `busy` requests, then 200."""
+
+    busy = 0
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if type(self).busy > 0:
+            type(self).busy -= 1
+            self.send_response(429)
+            self.send_header("Retry-After", "0")
+        else:
+            self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *_: object) -> None:
+        return
+
+
+@pytest.mark.parametrize(("busy", "status", "throttled"), [(2, 200, 2), (9, 429, 5)])
+def test_keycloak_throttling_is_retried_by_the_session_and_counted(
+    busy: int, status: int, throttled: int
+) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Busy)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    Busy.busy = busy
+    counter = CallCounter()
+    session = requests.Session()
+    session.mount("http://", requests.adapters.HTTPAdapter(max_retries=throttle_retry(counter)))
+    try:
+        answer = session.post(f"http://127.0.0.1:{server.server_port}/admin/realms", data="{}")
+    finally:
+        server.shutdown()
+    assert answer.status_code == status  # the last answer itself once the retries are spent
+    assert counter.throttled == throttled

@@ -3,6 +3,7 @@ writes when nothing changed, retries ending in Failed, recovery, rotation, delet
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,7 +15,10 @@ from controller.machinery.objects import KubeObject, ObjectKey
 from controller.metrics import Metrics
 from controller.provisioners.interfaces import ProvisionerError
 from controller.reconciler import Provisioners, Reconciler
+from controller.verification import PROVISIONERS, Verifications
+from plattr import environments as declaration
 from plattr import secret_keys
+from plattr.environments import Environments, shipped
 from plattr.labels import FINALIZER
 from plattr.naming import Target
 from tests.support.controller_fakes import (
@@ -31,7 +35,14 @@ NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
 
 class World:
-    def __init__(self, obj: KubeObject, *, deployment: bool = True) -> None:
+    def __init__(
+        self,
+        obj: KubeObject,
+        *,
+        deployment: bool = True,
+        environments: Callable[[], Environments] = shipped,
+        verifications: Verifications | None = None,
+    ) -> None:
         self.cache = ObjectCache()
         metadata = obj["metadata"]
         self.key = ObjectKey(obj["kind"], metadata["namespace"], metadata["name"])
@@ -46,6 +57,8 @@ class World:
             self.metrics,
             base_domain="apps.example.com",
             aws_region="eu-west-1",
+            environments=environments,
+            verifications=verifications,
             now=lambda: NOW,
         )
         if deployment:
@@ -78,6 +91,9 @@ class World:
             self.storage.writes,
             self.auth.writes,
         )
+
+    def ensures(self) -> tuple[int, int, int]:
+        return (self.database.ensures, self.storage.ensures, self.auth.ensures)
 
     def delete(self) -> None:
         metadata = {**self.obj["metadata"], "deletionTimestamp": "2026-01-02T00:00:00Z"}
@@ -162,6 +178,55 @@ def test_an_application_outside_its_environments_namespace_is_not_provisioned() 
     writes = world.writes()
     assert world.reconcile()
     assert world.writes() == writes  # said once
+
+
+def declared(*entries: dict[str, Any]) -> Environments:
+    return declaration.parse({"environments": list(entries)}, "values.yaml")
+
+
+STAGING: dict[str, Any] = {"name": "staging"}
+QA: dict[str, Any] = {"name": "qa", "namespace": "quality", "host": "{app}-qa.{domain}"}
+
+
+def test_an_app_of_an_undeclared_environment_is_refused_until_it_is_declared() -> None:
+    current = [declared(STAGING)]
+    obj = application(environment="qa")
+    obj["metadata"]["namespace"] = "quality"
+    world = World(obj, environments=lambda: current[0])
+    assert world.reconcile()  # nothing to retry: the declaration has to change
+    assert world.status["phase"] == "Failed"
+    assert world.status["message"] == (
+        "spec.environment: 'qa' is not a declared environment; declared: staging (from "
+        "values.yaml). Pick one of those, or have the platform team add it to the "
+        "environments declaration"
+    )
+    assert [event.reason for _, event in world.cluster.events] == ["EnvironmentNotDeclared"]
+    assert (world.database.writes, world.storage.writes, world.auth.writes) == (0, 0, 0)
+    current[0] = declared(STAGING, QA)
+    world.cluster.deployments[("quality", "shop")] = ready_deployment("shop")
+    assert world.reconcile()
+    assert world.status["phase"] == "Running"
+    assert world.status["url"] == "https://shop-qa.apps.example.com"
+    assert "shop_qa" in world.database.roles
+
+
+def test_retiring_an_environment_deletes_nothing_and_its_apps_keep_their_data() -> None:
+    current = [declared(STAGING)]
+    world = World(application(), environments=lambda: current[0])
+    assert world.reconcile()
+    assert world.status["phase"] == "Running"
+    current[0] = declared({"name": "qa"})
+    assert world.reconcile()
+    assert world.status["phase"] == "Failed"
+    assert "'staging' is not a declared environment; declared: qa" in world.status["message"]
+    assert "shop_staging" in world.database.roles
+    assert world.storage.buckets
+    assert world.cluster.secrets
+    world.delete()  # deleting such an app lets it go and keeps its data
+    assert world.reconcile()
+    assert FINALIZER not in world.obj["metadata"]["finalizers"]
+    assert "shop_staging" in world.database.roles
+    assert world.storage.buckets
 
 
 def test_failures_retry_then_fail_with_the_reason_then_recover() -> None:
@@ -299,3 +364,92 @@ def test_an_explicit_policy_wins_over_the_environment_default(policy: str) -> No
     world.delete()
     world.reconcile()
     assert ("shop_production" in world.database.roles) == (policy == "Retain")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def verifying_world(period: float = 3600.0) -> tuple[World, Clock]:
+    clock = Clock()
+    verifications = Verifications(dict.fromkeys(PROVISIONERS, period), clock)
+    world = World(application(), verifications=verifications)
+    assert world.reconcile()
+    assert world.ensures() == (1, 1, 1)
+    return world, clock
+
+
+def test_within_the_verify_period_a_resync_calls_no_external_system() -> None:
+    world, clock = verifying_world()
+    status, writes = world.status, world.writes()
+    clock.now = 1.0
+    assert world.reconcile()
+    assert world.ensures() == (1, 1, 1)
+    assert world.status == status  # the same messages, no status write
+    assert world.writes() == writes
+
+
+def test_each_provisioner_verifies_again_once_per_period() -> None:
+    world, clock = verifying_world()
+    clock.now = 3600.0  # a whole period later every slot has come round once
+    world.reconcile()
+    assert world.ensures() == (2, 2, 2)
+    world.reconcile()
+    assert world.ensures() == (2, 2, 2)
+
+
+def test_a_period_of_zero_verifies_on_every_reconcile() -> None:
+    world, _ = verifying_world(period=0)
+    world.reconcile()
+    assert world.ensures() == (2, 2, 2)
+
+
+def test_a_new_generation_verifies_at_once() -> None:
+    world, _ = verifying_world()
+    metadata = {**world.obj["metadata"], "generation": 2}
+    world.cache.put(world.key, {**world.obj, "metadata": metadata})
+    world.reconcile()
+    assert world.ensures() == (2, 2, 2)
+
+
+@pytest.mark.parametrize(
+    ("store", "name", "verifies"),
+    [
+        ("secrets", "shop-db", (2, 1, 1)),
+        ("config_maps", "shop-storage", (1, 2, 1)),
+        ("secrets", "shop-auth", (1, 1, 2)),
+    ],
+)
+def test_what_a_provisioner_made_in_the_cluster_gone_verifies_it_at_once(
+    store: str, name: str, verifies: tuple[int, int, int]
+) -> None:
+    world, _ = verifying_world()
+    del getattr(world.cluster, store)[("staging", name)]
+    assert world.reconcile()
+    assert world.ensures() == verifies
+    assert ("staging", name) in getattr(world.cluster, store)
+
+
+def test_a_failed_verification_is_not_trusted() -> None:
+    world, clock = verifying_world()
+    clock.now = 3600.0
+    world.database.fail_with = ProvisionerError("DatabaseUnreachable", "down")
+    assert not world.reconcile()
+    world.database.fail_with = None
+    assert world.reconcile()
+    assert world.database.ensures == 3
+    assert world.conditions()["DatabaseReady"] == ("True", "Provisioned")
+
+
+def test_forgetting_an_app_verifies_it_at_once_and_teardown_forgets() -> None:
+    world, _ = verifying_world()
+    world.reconciler.verifications.forget(provisioner="auth")
+    world.reconcile()
+    assert world.ensures() == (1, 1, 2)
+    world.delete()
+    world.reconcile()
+    assert len(world.reconciler.verifications) == 0

@@ -6,17 +6,19 @@ from __future__ import annotations
 from typing import Any
 
 from controller.config import Settings
+from controller.kinds import IDENTITY_PROVIDERS_SECRET
 from controller.machinery.leader import NotLeader
 from controller.machinery.objects import KubeObject, ObjectKey
 from controller.metrics import Metrics
 from controller.reconciler import Provisioners
 from controller.runtime import RECONCILE_RETRIES, Controller
+from controller.verification import PROVISIONERS
 from tests.support.controller_fakes import application
 
 KEY = ObjectKey("Application", "staging", "shop")
 
 
-def controller() -> Controller:
+def controller(kube: Any = None) -> Controller:
     settings = Settings.from_env(
         {
             "BASE_DOMAIN": "apps.example.com",
@@ -26,7 +28,7 @@ def controller() -> Controller:
         }
     )
     return Controller(
-        settings, kube=None, provisioners=Provisioners(None, None, None), metrics=Metrics()
+        settings, kube=kube, provisioners=Provisioners(None, None, None), metrics=Metrics()
     )  # type: ignore[arg-type]
 
 
@@ -91,6 +93,52 @@ def test_changes_to_an_apps_deployment_and_secrets_queue_the_app() -> None:
     }
     c.handle_change(ObjectKey("Secret", "staging", "shop-db"), secret, None)
     assert drain(c) == [KEY]
+
+
+def verified(c: Controller) -> None:
+    for name in PROVISIONERS:
+        c.reconciler.verifications.record("uid-shop", name, "1", "ok")
+
+
+def test_a_changed_secret_of_an_app_verifies_it_again_a_deployment_change_does_not() -> None:
+    c = controller()
+    c.cache.put(KEY, application())
+    verified(c)
+    deployment = {"metadata": {"name": "shop", "namespace": "staging", "resourceVersion": "5"}}
+    c.handle_change(ObjectKey("Deployment", "staging", "shop"), None, deployment)
+    assert c.reconciler.verifications.current("uid-shop", "storage", "1") == "ok"
+    labels = {"platform.internal/owner-kind": "Application", "platform.internal/owner-name": "shop"}
+    config_map = {"metadata": {"name": "shop-storage", "namespace": "staging", "labels": labels}}
+    c.handle_change(ObjectKey("ConfigMap", "staging", "shop-storage"), config_map, None)
+    assert drain(c) == [KEY]
+    assert len(c.reconciler.verifications) == 0
+
+
+def test_a_changed_platform_secret_verifies_every_realm_again() -> None:
+    c = controller()
+    c.cache.put(KEY, application(auth=True))
+    verified(c)
+    secret = {"metadata": {"name": "plattr-identity-providers", "resourceVersion": "7"}}
+    c.handle_change(
+        ObjectKey(IDENTITY_PROVIDERS_SECRET, "plattr-system", "plattr-identity-providers"),
+        None,
+        secret,
+    )
+    assert drain(c) == [KEY]
+    assert c.reconciler.verifications.current("uid-shop", "auth", "1") is None
+    assert c.reconciler.verifications.current("uid-shop", "database", "1") == "ok"
+
+
+def test_the_periodic_resync_spreads_the_apps_over_its_period() -> None:
+    c = controller()
+    keys = [ObjectKey("Application", "staging", f"shop-{n}") for n in range(20)]
+    for key in keys:
+        c.cache.put(key, application(key.name))
+    c.spread_resync()
+    assert c.queue.waiting == len(keys)  # each held back by its own offset, none at once
+    assert drain(c) == []
+    c.resync()  # a resync asked for (leadership won) queues every app at once
+    assert sorted(drain(c)) == sorted(keys)
 
 
 def test_the_watch_catching_up_with_our_own_write_queues_nothing() -> None:

@@ -48,6 +48,17 @@ def test_list_sorted_by_app_then_environment(cache: ObjectCache) -> None:
     assert shop["failing"] == []
 
 
+def test_the_list_follows_every_change_made_after_it_was_built(cache: ObjectCache) -> None:
+    api = client(cache)
+    assert api.get("/api/v1/applications").status_code == 200
+    put(cache, application("shop", "staging", "Running"))
+    put(cache, application("app", "production", "Failed"))
+    cache.remove(ObjectKey("Application", "uat", "blog"))
+    body = api.get("/api/v1/applications").json()
+    assert names(body) == [("app", "production"), ("shop", "production"), ("shop", "staging")]
+    assert [item["phase"] for item in body["items"]] == ["Failed", "Running", "Running"]
+
+
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
@@ -90,6 +101,17 @@ def test_detail_has_conditions_secret_names_and_events(cache: ObjectCache) -> No
     assert events.asked == [ObjectKey("Application", "production", "shop")]
 
 
+@pytest.mark.parametrize(("environment", "replicas"), [("production", 2), ("staging", 1)])
+def test_detail_shows_the_replicas_the_environment_gives_an_app_without_scaling(
+    cache: ObjectCache, environment: str, replicas: int
+) -> None:
+    app = application("lean", environment)
+    del app["spec"]["scaling"]
+    put(cache, app)
+    spec = client(cache).get(f"/api/v1/applications/{environment}/lean").json()["spec"]
+    assert (spec["replicasMin"], spec["replicasMax"]) == (replicas, replicas)
+
+
 def test_detail_answers_when_events_are_unavailable(cache: ObjectCache) -> None:
     body = client(cache, events=FakeEvents(unavailable=True)).get(
         "/api/v1/applications/production/shop"
@@ -114,7 +136,7 @@ def test_previews_have_pull_request_and_time_left(cache: ObjectCache) -> None:
     [
         ("/api/v1/applications/production/nope", 404, "no Application nope"),
         ("/api/v1/applications?phase=Sleeping", 422, "phase"),
-        ("/api/v1/applications?environment=moon", 422, "environment"),
+        ("/api/v1/applications?environment=Moon", 422, "environment"),
         ("/api/v1/nothing", 404, "Not Found"),
     ],
 )
@@ -125,6 +147,19 @@ def test_errors_are_json_with_a_message(
     assert answer.status_code == status
     assert answer.headers["content-type"] == "application/json"
     assert fragment in answer.json()["message"]
+
+
+def test_the_declared_environments_in_order_and_an_undeclared_one_matches_nothing(
+    cache: ObjectCache,
+) -> None:
+    api = client(cache)
+    listed = api.get("/api/v1/environments").json()["items"]
+    assert [(e["name"], e["namespace"], e["sync"], e["previews"]) for e in listed] == [
+        ("production", "production", "manual", False),
+        ("staging", "staging", "automatic", True),
+        ("uat", "uat", "automatic", True),
+    ]
+    assert api.get("/api/v1/applications?environment=moon").json() == {"items": []}
 
 
 def test_openapi_schema_is_published(cache: ObjectCache) -> None:

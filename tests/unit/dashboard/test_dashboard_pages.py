@@ -3,11 +3,14 @@ view with its history, filters without JavaScript, errors for people."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from benchmarks.dashboard_samples import application, preview, put
 from controller.machinery.cache import ObjectCache
 from plattr.api import EventOut
+from plattr.environments import parse
 from tests.support.dashboard_app import FakeEvents, client
 
 
@@ -30,6 +33,21 @@ def test_board_shows_every_environment_and_the_cards(cache: ObjectCache) -> None
     assert 'href="https://shop.apps.example.com"' in page
     assert "/applications/argocd/staging-shop" in page
     assert 'data-stream="/api/v1/stream"' in page
+
+
+def test_the_columns_follow_the_declaration_and_keep_undeclared_apps_in_sight(
+    cache: ObjectCache,
+) -> None:
+    put(cache, application("api", "qa"))
+    put(cache, application("old", "legacy"))
+    declared = parse(
+        {"environments": [{"name": "qa", "host": "{app}.qa.{domain}"}, {"name": "staging"}]},
+        "values.yaml",
+    )
+    page = client(cache, environments=lambda: declared).get("/").text
+    columns = re.findall(r'data-column="([^"]+)"', page)
+    assert columns == ["qa", "staging", "legacy", "production", "previews"]
+    assert 'href="https://api.qa.apps.example.com"' in page
 
 
 def test_board_filters_without_javascript(cache: ObjectCache) -> None:

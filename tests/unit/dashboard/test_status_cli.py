@@ -77,9 +77,16 @@ def test_unreachable_api_and_bad_url(capsys: pytest.CaptureFixture[str]) -> None
     assert "cannot reach the Plattr API at http://127.0.0.1:9" in capsys.readouterr().err
     assert run(["status", "--url", "file:///etc/passwd"]) == 2
     assert run(["status", "--watch"]) == 2
-    with pytest.raises(SystemExit) as usage:
-        run(["status", "--env", "moon"])
-    assert usage.value.code == 2
+
+
+@pytest.mark.usefixtures("api")
+def test_an_undeclared_environment_is_refused_by_the_api(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The controller holds the declaration, so the API, not the CLI, names the choices."""
+    assert run(["status", "--env", "moon"]) == 1
+    err = capsys.readouterr().err
+    assert "'moon' is not a declared environment; declared: production, staging, uat" in err
 
 
 def test_token_from_the_environment(

@@ -5,7 +5,7 @@ which scopes have been listed."""
 from __future__ import annotations
 
 from controller.machinery.cache import ObjectCache
-from controller.machinery.objects import KubeObject, ObjectKey
+from controller.machinery.objects import ApiResource, KubeObject, ObjectKey
 
 
 def obj(name: str, version: str, namespace: str = "staging") -> KubeObject:
@@ -93,3 +93,23 @@ def test_listeners_hear_every_change_after_it_is_made_until_they_unsubscribe() -
         (key("b"), obj("b", "1")),
         (key("a"), None),
     ]
+
+
+def test_objects_of_the_kinds_it_was_given_are_stored_trimmed_others_as_they_come() -> None:
+    rollout = ApiResource("Widget", "/apis/example.com/v1", "widgets", kept=("status.ready",))
+    cache = ObjectCache([rollout])
+    heavy = {
+        "metadata": {"name": "a", "namespace": "staging", "managedFields": [{"manager": "x"}]},
+        "spec": {"template": {}},
+        "status": {"ready": 1, "conditions": []},
+    }
+    lean = {"metadata": {"name": "a", "namespace": "staging"}, "status": {"ready": 1}}
+    cache.put(key("a"), heavy)
+    assert cache.get(key("a")) == lean
+    fresh = {**heavy, "metadata": {"name": "b", "resourceVersion": "2"}}
+    changes = cache.replace("Widget", [(key("b"), fresh)])
+    assert cache.get(key("b")) == {**lean, "metadata": fresh["metadata"]}
+    assert [new for _, _, new in changes if new is not None] == [cache.get(key("b"))]
+    gadget = ObjectKey("Gadget", "staging", "c")
+    cache.put(gadget, heavy)
+    assert cache.get(gadget) == heavy
