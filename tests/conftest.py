@@ -27,7 +27,10 @@ from devstack import (
     start_postgres,
 )
 from devstack.moto import store_db_admin_secret
-from tests.support.stack import LocalStack
+from tests.support.stack import LocalStack, remove_workloads
+
+# The session's control plane, once a test has started it (see _workloads_leave_with_their_module).
+_STARTED: list[ControlPlane] = []
 
 
 @pytest.fixture(scope="session")
@@ -40,8 +43,22 @@ def stack_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def control_plane(stack_dir: Path) -> Iterator[ControlPlane]:
     """etcd + kube-apiserver with the CRDs installed and the environment namespaces."""
     plane = start_control_plane(stack_dir)
+    _STARTED.append(plane)
     yield plane
+    _STARTED.remove(plane)
     plane.stop()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _workloads_leave_with_their_module() -> Iterator[None]:
+    """A module's Deployments leave the declared environments' namespaces with it. Every
+    module shares those namespaces and the quota the declaration gives each (staging's
+    limits.memory is 16Gi): a session's worth of apps left running would fill it, and a later
+    module's pods would be refused ("exceeded quota: plattr-quota"). Their pods go with them
+    (garbage collection); Applications and everything else stay."""
+    yield
+    for plane in _STARTED:
+        remove_workloads(plane)
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from controller.kinds import APPLICATION
 from devstack import ArgoCD, wait_until
@@ -29,6 +28,7 @@ from devstack.argocd import (
     sidecar_env,
 )
 from tests.support.controller_harness import Harness, running_controller
+from tests.support.gitops_clone import Clone, greeter
 from tests.support.stack import LocalStack
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
@@ -42,50 +42,7 @@ FIGURES = Path("test-artifacts") / "argocd-figures.json"
 
 
 def spec(**overrides: Any) -> dict[str, Any]:
-    """An app with a database, no ingress: Argo CD can call it Healthy (an Ingress stays
-    Progressing until a load balancer gives it an address, which nothing does here)."""
-    return {
-        "apiVersion": "platform.internal/v1alpha1",
-        "kind": "Application",
-        "metadata": {"name": APP},
-        "spec": {
-            "framework": "custom",
-            "environment": ENVIRONMENT,
-            "imageRef": "registry.example.test/greeter:1.0.0",
-            "port": 8080,
-            "ingress": {"enabled": False},
-            "database": {"enabled": True},
-            **overrides,
-        },
-    }
-
-
-class Clone:
-    """A developer's clone of the GitOps repo, pushing over HTTP like to a forge."""
-
-    def __init__(self, url: str, path: Path) -> None:
-        subprocess.run(["git", "clone", "--quiet", url, str(path)], check=True, timeout=60)
-        self.path = path
-
-    def git(self, *args: str) -> str:
-        argv = ["git", "-C", str(self.path), "-c", "user.name=dev", "-c", "user.email=dev@test"]
-        done = subprocess.run(
-            [*argv, *args], capture_output=True, text=True, check=False, timeout=60
-        )
-        assert done.returncode == 0, f"git {' '.join(args)}: {done.stderr}"
-        return done.stdout.strip()
-
-    def write_app(self, manifest: dict[str, Any]) -> None:
-        app_dir = self.path / "apps" / ENVIRONMENT / APP
-        app_dir.mkdir(parents=True, exist_ok=True)
-        (app_dir / "application.yaml").write_text(yaml.safe_dump(manifest, sort_keys=False))
-
-    def push(self, message: str) -> str:
-        """Commit everything and push main; returns the commit."""
-        self.git("add", "--all")
-        self.git("commit", "--quiet", "--message", message)
-        self.git("push", "--quiet", "origin", "main")
-        return self.git("rev-parse", "HEAD")
+    return greeter(ENVIRONMENT, **overrides)
 
 
 @pytest.fixture(scope="module")
@@ -141,7 +98,7 @@ def test_a_push_reaches_the_cluster_through_argocd_and_a_bad_spec_stops_at_argoc
     gitops: tuple[ArgoCD, Harness], tmp_path: Path
 ) -> None:
     argo_cd, harness = gitops
-    clone = Clone(argo_cd.repo.url, tmp_path / "clone")
+    clone = Clone.of(argo_cd.repo.url, tmp_path / "clone")
 
     # 1. A new app directory, pushed: Argo CD makes the Application, syncs it, and the
     # controller provisions the app until it runs.

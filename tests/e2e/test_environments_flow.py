@@ -8,7 +8,6 @@ and Running, and the dashboard shows `qa` as a column of its own."""
 from __future__ import annotations
 
 import re
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from devstack.argocd import platform_objects, retire_application, sidecar_env
 from devstack.controlplane import redeclare
 from plattr.environments import DEFAULT_FILE
 from tests.support.controller_harness import Harness, running_controller
+from tests.support.gitops_clone import Clone, greeter
 from tests.support.stack import LocalStack
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
@@ -38,39 +38,13 @@ QA = {
 }
 
 
-def git(path: Path, *args: str) -> str:
-    argv = ["git", "-C", str(path), "-c", "user.name=dev", "-c", "user.email=dev@test"]
-    done = subprocess.run([*argv, *args], capture_output=True, text=True, check=False, timeout=60)
-    assert done.returncode == 0, f"git {' '.join(args)}: {done.stderr}"
-    return done.stdout.strip()
-
-
-def push_app(url: str, clone: Path) -> str:
+def push_app(url: str, clone_dir: Path) -> str:
     """A developer's first app in `qa`: its directory apps/qa/<app>, pushed to main."""
-    subprocess.run(["git", "clone", "--quiet", url, str(clone)], check=True, timeout=60)
-    git(clone, "checkout", "-B", "main")
+    clone = Clone.of(url, clone_dir)
     settings = Path(__file__).resolve().parents[2] / "gitops-repo-template/plattr-settings.yaml"
-    (clone / "plattr-settings.yaml").write_text(settings.read_text())
-    app_dir = clone / "apps" / ENVIRONMENT / APP
-    app_dir.mkdir(parents=True)
-    spec = {
-        "apiVersion": "platform.internal/v1alpha1",
-        "kind": "Application",
-        "metadata": {"name": APP},
-        "spec": {
-            "framework": "custom",
-            "environment": ENVIRONMENT,
-            "imageRef": "registry.example.test/greeter:1.0.0",
-            "port": 8080,
-            "ingress": {"enabled": False},
-            "database": {"enabled": True},
-        },
-    }
-    (app_dir / "application.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
-    git(clone, "add", "--all")
-    git(clone, "commit", "--quiet", "--message", f"Add {APP} to {ENVIRONMENT}")
-    git(clone, "push", "--quiet", "origin", "main")
-    return git(clone, "rev-parse", "HEAD")
+    (clone.path / "plattr-settings.yaml").write_text(settings.read_text())
+    clone.write_app(greeter(ENVIRONMENT))
+    return clone.push(f"Add {APP} to {ENVIRONMENT}")
 
 
 @pytest.fixture
@@ -92,11 +66,10 @@ def declared_qa(
         try:
             yield argo_cd, harness
         finally:
-            clone = tmp_path / "clone"
-            if (clone / "apps" / ENVIRONMENT).exists():
-                git(clone, "rm", "-r", "--quiet", f"apps/{ENVIRONMENT}")
-                git(clone, "commit", "--quiet", "--message", f"Retire {APP} from {ENVIRONMENT}")
-                git(clone, "push", "--quiet", "origin", "main")
+            if (tmp_path / "clone" / "apps" / ENVIRONMENT).exists():
+                clone = Clone(tmp_path / "clone")
+                clone.git("rm", "-r", "--quiet", f"apps/{ENVIRONMENT}")
+                clone.push(f"Retire {APP} from {ENVIRONMENT}")
             retire_application(argo_cd, ARGO_APP, TIMEOUT)
             harness.wait_gone(APPLICATION, ENVIRONMENT, APP)
             redeclare(stack.control_plane, before)

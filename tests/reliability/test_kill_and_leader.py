@@ -23,11 +23,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from controller.config import LEASE_NAME
 from controller.kinds import APPLICATION, CONFIG_MAP, LEASE, NAMESPACE, PREVIEW, SECRET
 from controller.machinery.kube import Kube
 from devstack import wait_until
+from devstack.controlplane import redeclare
 from plattr.naming import Target
 from renderer.options import PreviewParams
 from tests.support.controller_harness import (
@@ -50,7 +52,7 @@ from tests.support.fault_support import (
     wait_all,
 )
 from tests.support.reliability_support import record
-from tests.support.stack import LocalStack
+from tests.support.stack import LocalStack, remove_workloads
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
@@ -115,6 +117,26 @@ def services(stack: LocalStack) -> Services:
 
 
 @pytest.fixture
+def room_in_staging(stack: LocalStack) -> Iterator[None]:
+    """The kill test runs 32 apps in staging at once (the killed run and its twins): more than
+    the shipped staging quota admits pods for (limits.memory 16Gi, requests.cpu 4). A platform
+    team with that many apps raises the quota in the declaration; so does this test, for its
+    duration. Afterwards its apps' workloads go and the declaration is restored, so the next
+    test has the shipped quota with room in it."""
+    plane = stack.control_plane
+    before = plane.environments_file.read_text()
+    declared = yaml.safe_load(before)["environments"]
+    roomy = {"requests.cpu": "16", "requests.memory": "32Gi", "limits.memory": "64Gi"}
+    for environment in declared:
+        if environment["name"] == "staging":
+            environment["quota"] = {**environment.get("quota", {}), **roomy, "pods": "200"}
+    redeclare(plane, yaml.safe_dump({"environments": declared}))
+    yield
+    remove_workloads(plane)
+    redeclare(plane, before)
+
+
+@pytest.fixture
 def env(stack: LocalStack) -> dict[str, str]:
     return {
         **controller_env(stack),
@@ -141,6 +163,7 @@ def not_running(kube: Kube, targets: list[Target]) -> list[str]:
     ]
 
 
+@pytest.mark.usefixtures("room_in_staging")
 def test_twenty_sigkills_mid_provisioning_end_as_an_uninterrupted_run(
     services: Services, env: dict[str, str], stack_dir: Path, started: list[ControllerProcess]
 ) -> None:

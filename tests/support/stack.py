@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from devstack import ControlPlane, Keycloak, KubeControllers, Moto, Postgres
+from plattr.environments import load
 
 
 @dataclass(frozen=True)
@@ -19,3 +20,11 @@ class LocalStack:
     moto: Moto
     keycloak: Keycloak
     kube_api_client: Any
+
+
+def remove_workloads(plane: ControlPlane) -> None:
+    """Delete every Deployment in the declared environments' namespaces (their pods follow by
+    garbage collection), so the quota each namespace has counts none of them any more."""
+    for environment in load(plane.environments_file):
+        collection = f"/apis/apps/v1/namespaces/{environment.namespace_name}/deployments"
+        plane.api.request("DELETE", collection)
