@@ -86,10 +86,22 @@ def select(api: Api, app: str | None, env: str | None) -> list[ApplicationSummar
     items: list[ApplicationSummary] = []
     if env != PREVIEWS:
         apps = {**query, **({"environment": env} if env else {})}
-        items += api.get(APPLICATIONS_PATH, apps, ApplicationList).items
+        items += every_application(api, apps)
     if env in (None, PREVIEWS):
         items += api.get(PREVIEWS_PATH, query, PreviewList).items
     return [item for item in items if app is None or item.app == app]
+
+
+def every_application(api: Api, query: dict[str, str]) -> list[ApplicationSummary]:
+    """Every page of the Applications `query` selects, following `continue`."""
+    items: list[ApplicationSummary] = []
+    after: dict[str, str] = {}
+    while True:
+        listed = api.get(APPLICATIONS_PATH, {**query, **after}, ApplicationList)
+        items += listed.items
+        if listed.continue_ is None:
+            return items
+        after = {"continue": listed.continue_}
 
 
 def table(items: list[ApplicationSummary], *, details: bool) -> str:

@@ -17,6 +17,8 @@ APPLICATIONS_PATH: Final = f"{API_PREFIX}/applications"
 PREVIEWS_PATH: Final = f"{API_PREFIX}/previews"
 STREAM_PATH: Final = f"{API_PREFIX}/stream"
 ENVIRONMENTS_PATH: Final = f"{API_PREFIX}/environments"
+DEFAULT_PAGE_LIMIT: Final = 500
+"""Applications per page when a list request gives no `limit` (`limit=0`: all of them)."""
 
 Phase = Literal["Pending", "Provisioning", "Running", "Failed", "Unknown"]
 """A resource's phase (`plattr.models.Phase`), or `Unknown` before the controller has written
@@ -79,7 +81,11 @@ class PreviewSummary(ApplicationSummary, frozen=True, kw_only=True):
 
 
 class ApplicationList(ApiStruct, frozen=True, kw_only=True):
+    """One page of Applications, in the list's order (app, then environment)."""
+
     items: tuple[ApplicationSummary, ...]
+    continue_: str | None = msgspec.field(default=None, name="continue")
+    """Set when more follow: passed back as `?continue=`, it asks for the next page."""
 
 
 class PreviewList(ApiStruct, frozen=True, kw_only=True):

@@ -7,7 +7,7 @@ describes them with schemas generated from the same types (`publish_schemas`).""
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Final
 
 import msgspec
@@ -16,11 +16,13 @@ from fastapi.responses import StreamingResponse
 
 from controller.kinds import APPLICATION
 from controller.machinery.objects import ObjectKey
+from controller.web.paging import CONTINUE_PATTERN, InvalidContinue, page, place_of
 from controller.web.service import Dashboard, Filters
 from controller.web.stream import sse
 from plattr import patterns
 from plattr.api import (
     API_PREFIX,
+    DEFAULT_PAGE_LIMIT,
     RESPONSE_TYPES,
     ApplicationDetail,
     ApplicationList,
@@ -41,6 +43,19 @@ Environment = Annotated[
         pattern=patterns.DNS1035_LABEL,
         max_length=ENVIRONMENT_NAME_MAX,
         description="A declared environment (`/environments` lists them); another matches none",
+    ),
+]
+Limit = Annotated[
+    int,
+    Query(ge=0, description="Applications per page; 0 lists them all on one page"),
+]
+Continue = Annotated[
+    str | None,
+    Query(
+        alias="continue",
+        pattern=CONTINUE_PATTERN,
+        max_length=1000,
+        description="The `continue` of the previous page, for the page after it",
     ),
 ]
 Text = Annotated[
@@ -67,20 +82,31 @@ def encoded(
     return Response(msgspec.json.encode(value), status_code, headers, media_type=JSON)
 
 
-class LastBody:
-    """The JSON of the unfiltered list, kept while the projector returns the same tuple."""
+class PageBodies:
+    """The JSON of the unfiltered list's pages, kept while the projector returns the same
+    tuple: between two changes, every client asking for the same page shares one encoding."""
+
+    KEEP: Final = 64
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._last: tuple[tuple[ApplicationSummary, ...], bytes] | None = None
+        self._summaries: tuple[ApplicationSummary, ...] = ()
+        self._bodies: dict[tuple[str | None, int], bytes] = {}
 
-    def of(self, summaries: tuple[ApplicationSummary, ...]) -> bytes:
+    def of(
+        self,
+        summaries: tuple[ApplicationSummary, ...],
+        request: tuple[str | None, int],
+        encode: Callable[[], bytes],
+    ) -> bytes:
         with self._lock:  # held while encoding: concurrent requests wait for one encoding
-            last = self._last
-            if last is not None and last[0] is summaries:
-                return last[1]
-            body = msgspec.json.encode(ApplicationList(items=summaries))
-            self._last = (summaries, body)
+            if self._summaries is not summaries:
+                self._summaries, self._bodies = summaries, {}
+            body = self._bodies.get(request)
+            if body is None:
+                if len(self._bodies) >= self.KEEP:
+                    self._bodies.clear()
+                body = self._bodies[request] = encode()
             return body
 
 
@@ -89,24 +115,37 @@ def api_router(dashboard: Dashboard) -> APIRouter:
         prefix=API_PREFIX, tags=["dashboard"], dependencies=[Depends(dashboard.guard)]
     )
 
-    unfiltered = LastBody()
+    unfiltered = PageBodies()
 
     @router.get(
         "/applications",
-        responses={200: answer(ApplicationList, "The Applications"), **ERRORS},
+        responses={200: answer(ApplicationList, "A page of the Applications"), **ERRORS},
     )
     def list_applications(
         environment: Environment = None,
         phase: Phase | None = None,
         text: Text = None,
+        limit: Limit = DEFAULT_PAGE_LIMIT,
+        after: Continue = None,
     ) -> Response:
-        """Every Application, filtered, sorted by app then environment (in the declaration's
-        order)."""
+        """The Applications, filtered, sorted by app then environment (in the declaration's
+        order), a page of `limit` at a time: `continue` in the answer asks for the next."""
         wanted = Filters(environment, phase, text)
         summaries = dashboard.projector.applications()
+        try:
+            place = None if after is None else place_of(after)
+        except InvalidContinue as error:
+            raise HTTPException(422, str(error)) from None
+
+        def encode() -> bytes:
+            items, token = page(
+                summaries, dashboard.projector.sort_key(), after=place, limit=limit, wanted=wanted
+            )
+            return msgspec.json.encode(ApplicationList(items=items, continue_=token))
+
         if wanted == Filters():
-            return Response(unfiltered.of(summaries), media_type=JSON)
-        return encoded(ApplicationList(items=tuple(item for item in summaries if wanted(item))))
+            return Response(unfiltered.of(summaries, (after, limit), encode), media_type=JSON)
+        return Response(encode(), media_type=JSON)
 
     @router.get(
         "/applications/{namespace}/{name}",

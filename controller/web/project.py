@@ -21,6 +21,7 @@ from controller.kinds import APPLICATION, PREVIEW
 from controller.machinery.cache import ObjectCache
 from controller.machinery.objects import KubeObject, ObjectKey
 from controller.subjects import parse_rfc3339, preview_expiry
+from controller.web.paging import Placed, SortKey
 from plattr.api import (
     ApplicationDetail,
     ApplicationSummary,
@@ -121,6 +122,21 @@ class Projector:
             generation=obj["metadata"].get("generation"),
         )
 
+    def sort_key(self) -> SortKey:
+        """The lists' order: app, then environment in the declaration's order (undeclared
+        ones after, by name), then namespace."""
+        order = {name: n for n, name in enumerate(self._environments().names)}
+
+        def key(item: Placed) -> tuple[str, int, str, str]:
+            return (
+                item.app,
+                order.get(item.environment, len(order)),
+                item.environment,
+                item.namespace,
+            )
+
+        return key
+
     def _summaries(self, kind: str) -> tuple[ApplicationSummary, ...]:
         if (fresh := self._fresh(kind)) is not None:
             return fresh
@@ -152,18 +168,7 @@ class Projector:
                     self._memo.pop(key, None)
             else:
                 members[key] = self._summary(key, obj)
-        order = {name: n for n, name in enumerate(self._environments().names)}
-        summaries = tuple(
-            sorted(
-                members.values(),
-                key=lambda s: (
-                    s.app,
-                    order.get(s.environment, len(order)),
-                    s.environment,
-                    s.namespace,
-                ),
-            )
-        )
+        summaries = tuple(sorted(members.values(), key=self.sort_key()))
         with self._lock:
             self._lists[kind] = (changes, summaries)
         return summaries

@@ -14,7 +14,7 @@ from controller.kinds import SECRET
 from controller.machinery.cache import ObjectCache
 from controller.machinery.objects import ObjectKey
 from controller.web import create_app
-from plattr.api import EventOut
+from plattr.api import DEFAULT_PAGE_LIMIT, EventOut
 from tests.support.dashboard_app import FakeEvents, client, view_of
 
 PASSWORD = "pw-Zq81-never-shown"
@@ -57,6 +57,31 @@ def test_the_list_follows_every_change_made_after_it_was_built(cache: ObjectCach
     body = api.get("/api/v1/applications").json()
     assert names(body) == [("app", "production"), ("shop", "production"), ("shop", "staging")]
     assert [item["phase"] for item in body["items"]] == ["Failed", "Running", "Running"]
+
+
+def test_a_long_list_comes_in_pages_each_app_once(cache: ObjectCache) -> None:
+    for n in range(DEFAULT_PAGE_LIMIT):
+        put(cache, application(f"app-{n:04d}", "staging", "Failed" if n % 2 else "Running"))
+    api = client(cache)
+    first = api.get("/api/v1/applications").json()
+    assert len(first["items"]) == DEFAULT_PAGE_LIMIT
+    assert first["continue"]
+    second = api.get("/api/v1/applications", params={"continue": first["continue"]}).json()
+    assert names(second) == [("blog", "uat"), ("shop", "production"), ("shop", "staging")]
+    assert second["continue"] is None
+    everything = api.get("/api/v1/applications?limit=0").json()
+    assert everything["items"] == first["items"] + second["items"]
+    assert everything["continue"] is None
+    # filters first, then the page; the token carries the place, the query the filters
+    failed, query = [], {"phase": "Failed", "limit": "100"}
+    while True:
+        body = api.get("/api/v1/applications", params=query).json()
+        failed += names(body)
+        if body["continue"] is None:
+            break
+        query = {**query, "continue": body["continue"]}
+    expected = [(f"app-{n:04d}", "staging") for n in range(1, DEFAULT_PAGE_LIMIT, 2)]
+    assert failed == [*expected, ("shop", "staging")]
 
 
 @pytest.mark.parametrize(
@@ -137,6 +162,8 @@ def test_previews_have_pull_request_and_time_left(cache: ObjectCache) -> None:
         ("/api/v1/applications/production/nope", 404, "no Application nope"),
         ("/api/v1/applications?phase=Sleeping", 422, "phase"),
         ("/api/v1/applications?environment=Moon", 422, "environment"),
+        ("/api/v1/applications?limit=-1", 422, "limit"),
+        ("/api/v1/applications?continue=nonsense", 422, "continue"),
         ("/api/v1/nothing", 404, "Not Found"),
     ],
 )
@@ -159,7 +186,8 @@ def test_the_declared_environments_in_order_and_an_undeclared_one_matches_nothin
         ("staging", "staging", "automatic", True),
         ("uat", "uat", "automatic", True),
     ]
-    assert api.get("/api/v1/applications?environment=moon").json() == {"items": []}
+    none = api.get("/api/v1/applications?environment=moon").json()
+    assert none == {"items": [], "continue": None}
 
 
 def test_openapi_schema_is_published(cache: ObjectCache) -> None:

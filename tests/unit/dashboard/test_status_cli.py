@@ -16,6 +16,7 @@ import pytest
 from benchmarks.dashboard_samples import application, preview, put
 from cli.main import run
 from controller.machinery.cache import ObjectCache
+from plattr.api import DEFAULT_PAGE_LIMIT
 from tests.support.dashboard_app import TOKEN, serving, token_settings
 
 
@@ -48,6 +49,19 @@ def test_table_of_every_app(capsys: pytest.CaptureFixture[str]) -> None:
     ]
     assert "DatabaseReady: DatabaseUnreachable" in lines[3]
     assert lines[4].split()[:4] == ["shop", "#42", "previews", "Running"]
+
+
+def test_every_page_of_a_long_list(
+    cache: ObjectCache, api: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for n in range(DEFAULT_PAGE_LIMIT):
+        put(cache, application(f"app-{n:04d}", "uat"))
+    assert run(["status", "--env", "uat", "-o", "json"]) == 0
+    listed = [(item["name"], item["environment"]) for item in json.loads(capsys.readouterr().out)]
+    assert listed == [
+        *((f"app-{n:04d}", "uat") for n in range(DEFAULT_PAGE_LIMIT)),
+        ("blog", "uat"),
+    ]
 
 
 @pytest.mark.usefixtures("api")
