@@ -32,7 +32,7 @@ def main() -> int:
     keycloak_password = settings.keycloak.admin_password if settings.keycloak else None
     logs.configure(settings.log_level, secrets=[s for s in (keycloak_password,) if s])
     metrics = Metrics()
-    kube = Kube(load_api_client(), metrics.count_request)
+    kube = Kube(load_api_client(), metrics.count_request, metrics.kube_throttling.throttle)
     try:
         provisioners = build_provisioners(settings, kube, metrics)
     except ProvisionerError as exc:

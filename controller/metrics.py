@@ -17,7 +17,9 @@ from plattr.models import Phase
 
 PHASES: Final[tuple[Phase, ...]] = get_args(Phase)
 SERVICES: Final = {"database": "postgres", "storage": "aws", "auth": "keycloak"}
-"""The service behind each provisioner, as `external_throttled_total` labels it."""
+"""The service behind each provisioner, as `external_throttled_total` labels it (the API
+server's 429s are `kubernetes`)."""
+KUBERNETES: Final = "kubernetes"
 
 
 class Metrics:
@@ -63,12 +65,18 @@ class Metrics:
         self.previews_expired = Counter(
             "previews_expired", "Previews the TTL sweep deleted", registry=self.registry
         )
+        self.kube_throttling = CallCounter()
+        """The API server's 429s, waited out by the client (`Kube(on_throttled=...)`)."""
+        self._throttling: dict[str, CallCounter] = {KUBERNETES: self.kube_throttling}
+        self.registry.register(_Throttled(self._throttling))
 
     def count_provisioner_calls(self, counters: Mapping[str, CallCounter]) -> None:
         """Export each provisioner's own call counts (SQL statements, S3/IAM operations,
         Keycloak admin requests) as `provisioner_calls_total{provisioner,access}`, and the
-        answers that throttled it as `external_throttled_total{service}`."""
+        answers that throttled it as `external_throttled_total{service}` beside the API
+        server's."""
         self.registry.register(_ProvisionerCalls(dict(counters)))
+        self._throttling.update({SERVICES.get(name, name): c for name, c in counters.items()})
 
     def set_phase(self, name: str, namespace: str, phase: Phase) -> None:
         for each in PHASES:
@@ -126,11 +134,18 @@ class _ProvisionerCalls(Collector):
             family.add_metric([name, "read"], counts.reads)
             family.add_metric([name, "write"], counts.writes)
         yield family
+
+
+class _Throttled(Collector):
+    def __init__(self, counters: Mapping[str, CallCounter]) -> None:
+        self._counters = counters
+
+    def collect(self) -> Iterator[Metric]:
         throttled = CounterMetricFamily(
             "external_throttled",
-            "Answers of an external service that asked to slow down (retried by the client)",
+            "Answers of a service that asked to slow down (retried by the client)",
             labels=["service"],
         )
-        for name, counter in self._counters.items():
-            throttled.add_metric([SERVICES.get(name, name)], counter.throttled)
+        for service, counter in self._counters.items():
+            throttled.add_metric([service], counter.throttled)
         yield throttled

@@ -3,11 +3,18 @@
 The kubernetes client brings kubeconfig and in-cluster loading, token refresh and TLS; this
 module keeps objects as plain dicts (what the cache holds and what merge patches are made
 of) and reports every request's verb, so API writes can be counted.
+
+An API server under load answers 429 Too Many Requests with a Retry-After (API Priority and
+Fairness): the request was not carried out. The client waits as asked (at most
+MAX_RETRY_AFTER_SECONDS; 0.5, 1, 2, 4, 8 s without a Retry-After) and sends it again, up to
+THROTTLE_RETRIES times, reporting each such answer (`on_throttled`), so a busy API server
+costs time, not the caller's own retries.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final
 
@@ -24,6 +31,11 @@ REQUEST_TIMEOUT: Final = 30.0
 MERGE_PATCH: Final = "application/merge-patch+json"
 WRITE_VERBS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 """The verbs `on_request` sees for a write (a read is GET, or WATCH for a watch)."""
+TOO_MANY_REQUESTS: Final = 429
+THROTTLE_RETRIES: Final = 5
+MAX_RETRY_AFTER_SECONDS: Final = 10.0
+TRANSPORT_RETRIES: Final = 3
+"""urllib3's own retries of a failed connection (its default)."""
 
 
 class KubeError(Exception):
@@ -54,17 +66,32 @@ def load_api_client() -> Any:
         config.load_kube_config()
     except config.ConfigException:
         config.load_incluster_config()
-    return client.ApiClient()
+    return api_client_for(client.Configuration.get_default_copy())
+
+
+def api_client_for(configuration: Any) -> Any:
+    """An ApiClient whose transport leaves 429s to `Kube`: urllib3 would otherwise wait out
+    three of them unseen (idempotent verbs only), so they could be neither counted nor
+    retried for POST and PATCH. Connection errors are still retried by urllib3."""
+    configuration.retries = urllib3.Retry(TRANSPORT_RETRIES, respect_retry_after_header=False)
+    return client.ApiClient(configuration)
 
 
 class Kube:
-    """GET/WATCH/POST/PUT/PATCH/DELETE on API paths; `on_request(verb, path)` sees each."""
+    """GET/WATCH/POST/PUT/PATCH/DELETE on API paths; `on_request(verb, path)` sees each
+    request sent, `on_throttled()` each 429 that was waited out and sent again."""
 
     def __init__(
-        self, api_client: Any, on_request: Callable[[str, str], None] = lambda verb, path: None
+        self,
+        api_client: Any,
+        on_request: Callable[[str, str], None] = lambda verb, path: None,
+        on_throttled: Callable[[], None] = lambda: None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._api = api_client
         self._on_request = on_request
+        self._on_throttled = on_throttled
+        self._sleep = sleep
 
     def _call(
         self,
@@ -76,20 +103,26 @@ class Kube:
         content_type: str = "application/json",
         timeout: float | tuple[float, float] = REQUEST_TIMEOUT,
     ) -> Any:
-        self._on_request(_verb(method, query), path)
         headers = {"Accept": "application/json", "Content-Type": content_type}
-        try:
-            request = self._api.param_serialize(
-                method,
-                path,
-                query_params=list((query or {}).items()),
-                header_params=headers,
-                body=body,
-                auth_settings=["BearerToken"],
-            )
-            response = self._api.call_api(*request, _request_timeout=timeout)
-        except (*_TRANSPORT_ERRORS, client.exceptions.ApiException) as exc:
-            raise KubeError(0, "Unreachable", f"{method} {path}: {exc}") from exc
+        request = self._api.param_serialize(
+            method,
+            path,
+            query_params=list((query or {}).items()),
+            header_params=headers,
+            body=body,
+            auth_settings=["BearerToken"],
+        )
+        for retry in range(THROTTLE_RETRIES + 1):
+            self._on_request(_verb(method, query), path)
+            try:
+                response = self._api.call_api(*request, _request_timeout=timeout)
+            except (*_TRANSPORT_ERRORS, client.exceptions.ApiException) as exc:
+                raise KubeError(0, "Unreachable", f"{method} {path}: {exc}") from exc
+            if response.status != TOO_MANY_REQUESTS or retry == THROTTLE_RETRIES:
+                break
+            self._on_throttled()
+            response.read()  # the connection goes back to the pool
+            self._sleep(_retry_after(response.headers.get("Retry-After"), retry))
         if not 200 <= response.status <= 299:
             data = response.read()
             raise KubeError(response.status, str(response.reason), _message(data))
@@ -161,6 +194,19 @@ def _verb(method: str, query: Mapping[str, str | int | bool] | None) -> str:
     if method == "GET" and query and query.get("watch"):
         return "WATCH"
     return method
+
+
+def _retry_after(header: str | None, retry: int) -> float:
+    """The wait a 429 asks for in seconds (capped), else an exponential one from 0.5 s."""
+    asked = -1.0
+    if header is not None:
+        try:
+            asked = float(header)
+        except ValueError:
+            asked = -1.0  # an HTTP date: the API server sends seconds; take the default wait
+    if asked < 0:
+        return min(0.5 * 2.0**retry, MAX_RETRY_AFTER_SECONDS)
+    return min(asked, MAX_RETRY_AFTER_SECONDS)
 
 
 def _message(data: bytes) -> str:

@@ -59,7 +59,11 @@ def install(
 ) -> Dashboard:
     """Mount the dashboard on `app`: its routes and its error handlers."""
     prepare_models()  # the server's threads decode specs (a no-op after `Controller.start`)
-    events = events or KubeEvents(lambda: Kube(load_api_client(), view.metrics.count_request))
+    events = events or KubeEvents(
+        lambda: Kube(
+            load_api_client(), view.metrics.count_request, view.metrics.kube_throttling.throttle
+        )
+    )
     dashboard = Dashboard.build(view, settings, events)
     app.include_router(api_router(dashboard))
     publish_schemas(app)

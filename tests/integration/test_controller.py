@@ -319,3 +319,9 @@ def test_the_sweep_leaves_a_namespace_that_is_not_a_preview(harness: Harness) ->
     namespace = harness.kube.get(f"{NAMESPACE.collection()}/{target.namespace}")
     assert namespace is not None
     assert not namespace["metadata"].get("deletionTimestamp")
+    # Gone by hand, as a person would clear it: the controller keeps refusing the teardown,
+    # and later modules' controllers would find it Failed.
+    item = PREVIEW.item(target.namespace, target.instance)
+    harness.kube.delete(item)
+    harness.kube.merge_patch(item, {"metadata": {"finalizers": None}})
+    harness.kube.delete(f"{NAMESPACE.collection()}/{target.namespace}")

@@ -1,14 +1,18 @@
 """Every golden render (tests/golden/<env>/<app>.yaml) passes the real API server's
-server-side dry-run apply, and applied for real its Deployment becomes available."""
+server-side dry-run apply, and applied for real its Deployment becomes available; then it is
+deleted again."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from kubernetes.dynamic import DynamicClient
+from kubernetes.dynamic.exceptions import NotFoundError
 
 from devstack import KubeControllers, wait_until
 
@@ -37,8 +41,18 @@ def _apply(dynamic: DynamicClient, doc: dict[str, Any], *, dry_run: bool) -> Any
 
 
 @pytest.fixture(scope="module")
-def dynamic(kube_api_client: Any) -> DynamicClient:
-    return DynamicClient(kube_api_client)
+def dynamic(kube_api_client: Any) -> Iterator[DynamicClient]:
+    """The client; afterwards what the renders applied is deleted, so no later module's
+    controller finds these Applications (whose Secrets and services nobody made) to fail."""
+    client = DynamicClient(kube_api_client)
+    yield client
+    for render in RENDERS:
+        for doc in reversed(_documents(render)):
+            resource = client.resources.get(api_version=doc["apiVersion"], kind=doc["kind"])
+            with contextlib.suppress(NotFoundError):
+                resource.delete(
+                    name=doc["metadata"]["name"], namespace=doc["metadata"]["namespace"]
+                )
 
 
 @pytest.mark.parametrize("render", RENDERS, ids=lambda p: str(p.relative_to(GOLDEN)))

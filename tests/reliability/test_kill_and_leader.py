@@ -23,13 +23,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from controller.config import LEASE_NAME
 from controller.kinds import APPLICATION, CONFIG_MAP, LEASE, NAMESPACE, PREVIEW, SECRET
 from controller.machinery.kube import Kube
 from devstack import wait_until
-from devstack.controlplane import redeclare
 from plattr.naming import Target
 from renderer.options import PreviewParams
 from tests.support.controller_harness import (
@@ -52,7 +50,7 @@ from tests.support.fault_support import (
     wait_all,
 )
 from tests.support.reliability_support import record
-from tests.support.stack import LocalStack, remove_workloads
+from tests.support.stack import LocalStack, room_in_staging
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
@@ -117,23 +115,11 @@ def services(stack: LocalStack) -> Services:
 
 
 @pytest.fixture
-def room_in_staging(stack: LocalStack) -> Iterator[None]:
-    """The kill test runs 32 apps in staging at once (the killed run and its twins): more than
-    the shipped staging quota admits pods for (limits.memory 16Gi, requests.cpu 4). A platform
-    team with that many apps raises the quota in the declaration; so does this test, for its
-    duration. Afterwards its apps' workloads go and the declaration is restored, so the next
-    test has the shipped quota with room in it."""
-    plane = stack.control_plane
-    before = plane.environments_file.read_text()
-    declared = yaml.safe_load(before)["environments"]
-    roomy = {"requests.cpu": "16", "requests.memory": "32Gi", "limits.memory": "64Gi"}
-    for environment in declared:
-        if environment["name"] == "staging":
-            environment["quota"] = {**environment.get("quota", {}), **roomy, "pods": "200"}
-    redeclare(plane, yaml.safe_dump({"environments": declared}))
-    yield
-    remove_workloads(plane)
-    redeclare(plane, before)
+def room_for_the_kill_test(stack: LocalStack) -> Iterator[None]:
+    """32 apps in staging at once (the killed run and its twins): more than its shipped quota
+    admits pods for."""
+    with room_in_staging(stack.control_plane, 2 * KILLS):
+        yield
 
 
 @pytest.fixture
@@ -163,7 +149,7 @@ def not_running(kube: Kube, targets: list[Target]) -> list[str]:
     ]
 
 
-@pytest.mark.usefixtures("room_in_staging")
+@pytest.mark.usefixtures("room_for_the_kill_test")
 def test_twenty_sigkills_mid_provisioning_end_as_an_uninterrupted_run(
     services: Services, env: dict[str, str], stack_dir: Path, started: list[ControllerProcess]
 ) -> None:

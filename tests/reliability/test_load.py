@@ -14,6 +14,7 @@ import os
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,7 @@ from tests.support.fault_support import (
     wait_all,
 )
 from tests.support.reliability_support import record
-from tests.support.stack import LocalStack
+from tests.support.stack import LocalStack, room_in_staging
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow, pytest.mark.load]
 
@@ -118,6 +119,14 @@ class Sampler:
         self._thread.join(5)
 
 
+@pytest.fixture
+def room_for_the_load(stack: LocalStack) -> Iterator[None]:
+    """More apps in staging than its shipped quota admits pods for."""
+    with room_in_staging(stack.control_plane, APPS):
+        yield
+
+
+@pytest.mark.usefixtures("room_for_the_load")
 def test_apps_and_previews_in_bursts_with_changes_all_converge(
     stack: LocalStack, stack_dir: Path
 ) -> None:

@@ -183,7 +183,7 @@ def rendered(
 def running_controller(stack: LocalStack, **env: str) -> Iterator[Harness]:
     settings = Settings.from_env({**controller_env(stack), **env})
     metrics = Metrics()
-    kube = Kube(stack.kube_api_client, metrics.count_request)
+    kube = Kube(stack.kube_api_client, metrics.count_request, metrics.kube_throttling.throttle)
     tester = Kube(stack.kube_api_client)
     ensure_provider_secret(tester)
     database = PostgresProvisioner(

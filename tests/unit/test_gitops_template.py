@@ -145,6 +145,8 @@ def test_one_applicationset_over_the_declared_environments_and_their_app_directo
     assert apps["qa-shop"]["destination"]["namespace"] == "quality"
     assert apps["qa-shop"]["source"]["path"] == "apps/qa/shop"
     assert apps["qa-shop"]["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}
+    # a failing sync is retried with the newest revision: a fixing push supersedes it
+    assert apps["qa-shop"]["syncPolicy"]["retry"]["refresh"] is True
     assert "automated" not in apps["lab-tool"]["syncPolicy"]  # a person syncs
     assert apps["lab-tool"]["destination"]["namespace"] == "lab"
     plugin = load(ROOT / "argocd" / "plugin.yaml")

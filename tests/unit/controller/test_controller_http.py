@@ -75,3 +75,17 @@ def test_provisioner_call_counts_are_exported() -> None:
     text = http.get("/metrics").text
     assert 'provisioner_calls_total{access="write",provisioner="database"} 1.0' in text
     assert 'provisioner_calls_total{access="read",provisioner="database"} 2.0' in text
+
+
+def test_throttled_answers_are_counted_per_service_the_api_servers_too() -> None:
+    http, metrics = client(ready=True)
+    storage, auth = CallCounter(), CallCounter()
+    storage.throttle()
+    auth.throttle()
+    auth.throttle()
+    metrics.count_provisioner_calls({"storage": storage, "auth": auth})
+    metrics.kube_throttling.throttle()
+    text = http.get("/metrics").text
+    assert 'external_throttled_total{service="aws"} 1.0' in text
+    assert 'external_throttled_total{service="keycloak"} 2.0' in text
+    assert 'external_throttled_total{service="kubernetes"} 1.0' in text

@@ -20,7 +20,14 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from kubernetes import client
 
-from controller.machinery.kube import MERGE_PATCH, Kube, KubeError
+from controller.machinery.kube import (
+    MAX_RETRY_AFTER_SECONDS,
+    MERGE_PATCH,
+    THROTTLE_RETRIES,
+    Kube,
+    KubeError,
+    api_client_for,
+)
 from controller.machinery.objects import KubeObject
 
 TOKEN = "loopback-token"
@@ -67,7 +74,7 @@ class ApiServer:
     """Answers each request from `route(method, path)`, and remembers every request."""
 
     def __init__(self) -> None:
-        self.routes: dict[tuple[str, str], Answer] = {}
+        self.routes: dict[tuple[str, str], list[Answer]] = {}
         self.seen: list[Seen] = []
         server = self
 
@@ -90,9 +97,11 @@ class ApiServer:
                         json.loads(raw) if raw else None,
                     )
                 )
-                answer = server.routes.get((self.command, url.path))
-                if answer is None:
+                answers = server.routes.get((self.command, url.path))
+                if answers is None:
                     answer = Answer(404, status(404, "NotFound", f"{url.path} not found"))
+                else:  # in turn; the last one stays
+                    answer = answers.pop(0) if len(answers) > 1 else answers[0]
                 if isinstance(answer.body, list):
                     self._stream(answer)
                     return
@@ -132,8 +141,9 @@ class ApiServer:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}"
 
-    def answer(self, method: str, path: str, answer: Answer) -> None:
-        self.routes[(method, path)] = answer
+    def answer(self, method: str, path: str, *answers: Answer) -> None:
+        """Answer with each in turn, then with the last one every time."""
+        self.routes[(method, path)] = list(answers)
 
     def __enter__(self) -> ApiServer:
         self._thread.start()
@@ -147,7 +157,7 @@ class ApiServer:
 def api_client(url: str) -> Any:
     configuration = client.Configuration(host=url)
     configuration.api_key = {"BearerToken": f"Bearer {TOKEN}"}
-    return client.ApiClient(configuration)
+    return api_client_for(configuration)
 
 
 @pytest.fixture
@@ -247,15 +257,50 @@ def test_422_names_the_invalid_fields(server: ApiServer, kube: Kube) -> None:
     assert "spec.replicas: Invalid value: -1: must be >= 0" in str(error)
 
 
-def test_429_is_retried_when_retry_after_says_then_reported(server: ApiServer, kube: Kube) -> None:
-    """The kubernetes client's transport (urllib3) honours Retry-After on a 429 three times
-    before the refusal reaches us (the API server's priority and fairness sends it)."""
-    busy = status(429, "TooManyRequests", "too many requests, retry later", retryAfterSeconds=0)
-    server.answer("GET", f"{PATH}/a", Answer(429, busy, headers={"Retry-After": "0"}))
+BUSY = status(429, "TooManyRequests", "too many requests, retry later", retryAfterSeconds=1)
+
+
+@pytest.mark.parametrize("method", ["GET", "POST", "PATCH"])
+def test_a_429_is_waited_out_as_retry_after_asks_counted_and_sent_again(
+    server: ApiServer, method: str
+) -> None:
+    """API Priority and Fairness answers 429 with Retry-After: the request was not carried
+    out, so any verb is sent again after the wait, and the caller sees only the answer."""
+    waits: list[float] = []
+    throttled: list[None] = []
+    kube = Kube(
+        api_client(server.url), on_throttled=lambda: throttled.append(None), sleep=waits.append
+    )
+    path = f"{PATH}/a" if method != "POST" else PATH
+    server.answer(
+        method,
+        path,
+        Answer(429, BUSY, headers={"Retry-After": "1"}),
+        Answer(429, BUSY, headers={"Retry-After": "30"}),
+        Answer(200, {"metadata": {"name": "a"}}),
+    )
+    done = {
+        "GET": lambda: kube.get(path),
+        "POST": lambda: kube.create(path, {"metadata": {"name": "a"}}),
+        "PATCH": lambda: kube.merge_patch(path, {"spec": {}}),
+    }[method]()
+    assert done == {"metadata": {"name": "a"}}
+    assert [seen.method for seen in server.seen] == [method] * 3
+    assert waits == [1.0, MAX_RETRY_AFTER_SECONDS]
+    assert len(throttled) == 2
+
+
+def test_a_429_without_retry_after_backs_off_and_the_last_one_is_reported(
+    server: ApiServer,
+) -> None:
+    waits: list[float] = []
+    kube = Kube(api_client(server.url), sleep=waits.append)
+    server.answer("GET", f"{PATH}/a", Answer(429, BUSY))
     error = refusal(lambda: kube.get(f"{PATH}/a"))
     assert error.status == 429
     assert "too many requests" in str(error)
-    assert len(server.seen) == 4
+    assert len(server.seen) == THROTTLE_RETRIES + 1
+    assert waits == [0.5, 1.0, 2.0, 4.0, 8.0]
 
 
 def test_an_error_body_that_is_not_json_is_quoted_not_decoded(
