@@ -39,8 +39,13 @@ APPS = 3
 
 def failures(controller: ControllerProcess, targets: list[Target]) -> float:
     """Failed reconciles of these apps (other modules' apps may share the cluster)."""
+    apps = {target.app for target in targets}
     return sum(
-        controller.total("reconcile_total", result="failure", name=target.app) for target in targets
+        value
+        for (sample, labels), value in controller.metrics().items()
+        if sample == "reconcile_total"
+        and dict(labels).get("result") == "failure"
+        and dict(labels).get("name") in apps
     )
 
 
