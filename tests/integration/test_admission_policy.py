@@ -31,6 +31,7 @@ from renderer.options import PreviewParams, RenderOptions
 from renderer.pipeline import render_paths
 from renderer.render import render
 from renderer.tenancy import check, tenant
+from tests.support.apply import apply
 from tests.support.chart import render_chart
 from tests.support.render_helpers import OPTIONS, tenant_spec
 
@@ -50,16 +51,6 @@ def sneaky() -> Application:
 
 def rendered(options: RenderOptions) -> dict[str, Manifest]:
     return {m["kind"]: m for m in render(sneaky(), options)}
-
-
-def apply(client: DynamicClient, manifest: Manifest) -> None:
-    resource = client.resources.get(api_version=manifest["apiVersion"], kind=manifest["kind"])
-    resource.server_side_apply(
-        body=manifest,
-        name=manifest["metadata"]["name"],
-        namespace=manifest["metadata"].get("namespace"),
-        field_manager="plattr-tests",
-    )
 
 
 def refusal(client: DynamicClient, manifest: Manifest) -> str | None:

@@ -19,6 +19,7 @@ from devstack.controllers import KubeControllers
 from plattr.environments import shipped
 from renderer.options import RenderOptions
 from renderer.pipeline import render_paths
+from tests.support.apply import apply
 from tests.support.chart import CHART, helm
 
 pytestmark = pytest.mark.stack
@@ -28,24 +29,11 @@ TEMPLATE_APPS = sorted((ROOT / "gitops-repo-template" / "apps").glob("*/*"))
 RELEASE, NAMESPACE = "envguard", "envguard-system"
 SHIPPED: list[dict[str, Any]] = yaml.safe_load((CHART / "values.yaml").read_text())["environments"]
 RETIRING = {"name": "retiring", "quota": {"pods": "10"}}
-MANAGER = "plattr-tests"
 
 
 @pytest.fixture(scope="module")
 def dynamic(kube_api_client: Any) -> DynamicClient:
     return DynamicClient(kube_api_client)
-
-
-def apply(client: DynamicClient, manifest: dict[str, Any], **kw: Any) -> Any:
-    resource = client.resources.get(api_version=manifest["apiVersion"], kind=manifest["kind"])
-    return resource.server_side_apply(
-        body=manifest,
-        name=manifest["metadata"]["name"],
-        namespace=manifest["metadata"].get("namespace"),
-        field_manager=MANAGER,
-        force_conflicts=True,
-        **kw,
-    )
 
 
 def upgrade(plane: ControlPlane, environments: list[dict[str, Any]]) -> tuple[int, str]:
@@ -126,7 +114,7 @@ def test_every_rendered_pod_is_admitted_under_the_declared_quota_and_limits(
     for account in (m for m in workloads if m["kind"] == "ServiceAccount"):
         apply(dynamic, account)
     for deployment in deployments:
-        admitted = apply(dynamic, pod_of(deployment), dry_run="All")
+        admitted = apply(dynamic, pod_of(deployment), dry_run=True)
         for container in admitted.spec.containers:
             # The LimitRange filled what the renderer leaves out, so the quota can count it.
             assert container.resources.requests["cpu"]
@@ -157,5 +145,5 @@ def test_a_quota_on_limits_cpu_would_refuse_them(
         60,
     )
     with pytest.raises(ApiException) as refused:
-        apply(dynamic, pod, dry_run="All")
+        apply(dynamic, pod, dry_run=True)
     assert "must specify limits.cpu" in str(refused.value.body)

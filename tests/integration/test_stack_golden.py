@@ -15,29 +15,17 @@ from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import NotFoundError
 
 from devstack import KubeControllers, wait_until
+from tests.support.apply import apply
 
 pytestmark = pytest.mark.stack
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"
 RENDERS = sorted(GOLDEN.rglob("*.yaml"))
-FIELD_MANAGER = "plattr-tests"
 ROLLOUT_TIMEOUT = 60.0
 
 
 def _documents(path: Path) -> list[dict[str, Any]]:
     return [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
-
-
-def _apply(dynamic: DynamicClient, doc: dict[str, Any], *, dry_run: bool) -> Any:
-    resource = dynamic.resources.get(api_version=doc["apiVersion"], kind=doc["kind"])
-    return resource.server_side_apply(
-        body=doc,
-        name=doc["metadata"]["name"],
-        namespace=doc["metadata"].get("namespace"),
-        field_manager=FIELD_MANAGER,
-        force_conflicts=True,
-        **({"dry_run": "All"} if dry_run else {}),
-    )
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +46,7 @@ def dynamic(kube_api_client: Any) -> Iterator[DynamicClient]:
 @pytest.mark.parametrize("render", RENDERS, ids=lambda p: str(p.relative_to(GOLDEN)))
 def test_golden_render_passes_server_side_dry_run(dynamic: DynamicClient, render: Path):
     for doc in _documents(render):
-        applied = _apply(dynamic, doc, dry_run=True)
+        applied = apply(dynamic, doc, dry_run=True)
         assert applied.metadata.name == doc["metadata"]["name"]
 
 
@@ -68,7 +56,7 @@ def test_golden_render_applied_becomes_available(
 ):
     docs = _documents(render)
     for doc in docs:
-        _apply(dynamic, doc, dry_run=False)
+        apply(dynamic, doc)
     deployments = dynamic.resources.get(api_version="apps/v1", kind="Deployment")
     for doc in (d for d in docs if d["kind"] == "Deployment"):
         name, namespace = doc["metadata"]["name"], doc["metadata"]["namespace"]
