@@ -18,13 +18,15 @@ from kubernetes.dynamic import DynamicClient
 
 from controller.kinds import NAMESPACE, SECRET
 from controller.machinery.kube import Kube, KubeError
+from controller.provisioners.identity_providers import SECRET_NAME
 from devstack.controlplane import ControlPlane
 from devstack.process import wait_until
 from plattr.access import CONTROLLER_NAMESPACE, CONTROLLER_SERVICE_ACCOUNT
 from plattr.labels import PROVISIONED_SELECTOR
 from renderer.options import PreviewParams
 from renderer.render import render
-from tests.integration.test_admission_policy import apply, sneaky
+from tests.integration.test_admission_policy import sneaky
+from tests.support.apply import apply
 from tests.support.chart import render_chart
 from tests.support.render_helpers import OPTIONS
 
@@ -68,7 +70,8 @@ def status(call: Any) -> int:
 def installed(control_plane: ControlPlane, kube_api_client: Any) -> Iterator[Manifest]:
     """The chart's RBAC and namespace-deletion policy, the controller's ServiceAccount, a
     preview as the renderer renders it (Namespace and RoleBinding), and Secrets a thief
-    would want; removed after the module (the stack is shared by the session)."""
+    would want; the chart's objects and the Secrets are removed after the module (the stack
+    is shared by the session)."""
     admin = DynamicClient(kube_api_client)
     chart = [
         m
@@ -88,12 +91,14 @@ def installed(control_plane: ControlPlane, kube_api_client: Any) -> Iterator[Man
         secret("argocd", "repo-creds"),
         secret("kube-system", "bootstrap"),
         secret(CONTROLLER_NAMESPACE, "keycloak-admin"),
+        secret(CONTROLLER_NAMESPACE, SECRET_NAME),
         secret(CONTROLLER_NAMESPACE, "unrelated"),
     ]
     for manifest in setup:
         apply(admin, manifest)
     yield {"admin": admin, "preview": preview}
-    for manifest in reversed(chart):
+    # the chart's objects and the Secrets go (a later module brings its own providers' Secret)
+    for manifest in reversed([*chart, *(m for m in setup if m["kind"] == "Secret")]):
         resource = admin.resources.get(api_version=manifest["apiVersion"], kind=manifest["kind"])
         resource.delete(
             name=manifest["metadata"]["name"], namespace=manifest["metadata"].get("namespace")
@@ -154,11 +159,17 @@ def test_lists_no_secret_or_config_map_cluster_wide(controller_kube: Kube) -> No
     assert status(lambda: controller_kube.list("/api/v1/configmaps")) == 403
 
 
-def test_reads_keycloaks_admin_secret_by_name_only(controller_kube: Kube) -> None:
+@pytest.mark.parametrize("name", [SECRET_NAME, "keycloak-admin"])
+def test_reads_and_watches_its_platform_secrets_by_name_only(
+    controller_kube: Kube, name: str
+) -> None:
+    """As the controller does: get, and list and watch with a fieldSelector on the name."""
     path = SECRET.collection(CONTROLLER_NAMESPACE)
-    by_name = {"fieldSelector": "metadata.name=keycloak-admin"}
-    assert controller_kube.list(path, by_name)["items"][0]["metadata"]["name"] == "keycloak-admin"
-    assert controller_kube.get(SECRET.item(CONTROLLER_NAMESPACE, "keycloak-admin")) is not None
+    by_name = {"fieldSelector": f"metadata.name={name}"}
+    assert controller_kube.list(path, by_name)["items"][0]["metadata"]["name"] == name
+    assert controller_kube.get(SECRET.item(CONTROLLER_NAMESPACE, name)) is not None
+    watched = controller_kube.watch(path, by_name, timeout_seconds=1)
+    assert [event["object"]["metadata"]["name"] for event in watched] == [name]
     assert status(lambda: controller_kube.list(path)) == 403
 
 

@@ -67,3 +67,10 @@ def argocd_objects(values: dict[str, Any] | None = None) -> list[dict[str, Any]]
     argocd = {"argocd": {"enabled": True, **(values or {}).get("argocd", {})}}
     rendered = render_chart({**(values or {}), **argocd})
     return [m for m in rendered if m["kind"] in ARGOCD_KINDS]
+
+
+def plain_env(manifests: list[dict[str, Any]]) -> dict[str, str]:
+    """The plain values (not those from a Secret) of the controller's container in a render."""
+    (deployment,) = (m for m in manifests if m["kind"] == "Deployment")
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    return {e["name"]: e["value"] for e in container["env"] if "value" in e}

@@ -20,18 +20,20 @@ from typing import Any, NamedTuple
 import pytest
 
 from controller import kinds
-from controller.config import LEASE_NAME
+from controller.config import LEASE_NAME, Settings
 from controller.machinery.objects import ApiResource
 from controller.provisioners import identity_providers
+from controller.runtime import platform_secrets
 from plattr.access import (
     APP_OBJECTS_CLUSTER_ROLE,
     CONTROLLER_NAMESPACE,
     CONTROLLER_SERVICE_ACCOUNT,
     preview_role_binding,
 )
+from plattr.environments import DEFAULT_FILE, ENVIRONMENTS_FILE_VARIABLE
 from plattr.labels import PREVIEW_LABEL, PREVIEW_VALUE
 from plattr.naming import PREVIEW_NAMESPACE_PREFIX
-from tests.support.chart import NAMESPACE, RELEASE, render_chart
+from tests.support.chart import CDK_VALUES, NAMESPACE, RELEASE, plain_env, render_chart
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTROLLER = ROOT / "controller"
@@ -237,16 +239,34 @@ def test_no_secret_or_config_map_is_granted_cluster_wide() -> None:
             "apiGroups": [""],
             "resources": ["secrets"],
             "resourceNames": [identity_providers.SECRET_NAME, "kc"],
-            "verbs": ["get"],
-        },
-        {
-            "apiGroups": [""],
-            "resources": ["secrets"],
-            "resourceNames": ["kc"],
-            "verbs": ["list", "watch"],
+            "verbs": ["get", "list", "watch"],
         },
     ]
     assert NAMESPACE == identity_providers.SECRET_NAMESPACE
+
+
+@pytest.mark.needs_tools
+def test_each_platform_secret_the_controller_watches_is_granted_by_name() -> None:
+    """The controller as the chart configures it watches its platform Secrets with a
+    fieldSelector on their names; the chart's Role in their namespace grants get, list and
+    watch on those names (the API server authorizes such a list or watch by resourceNames)."""
+    manifests = render_chart(CDK_VALUES)
+    # what the pod gets besides: the dashboard's token from a Secret, the mounted declaration
+    mounted = {"DASHBOARD_TOKEN": "t" * 24, ENVIRONMENTS_FILE_VARIABLE: str(DEFAULT_FILE)}
+    watched = platform_secrets(Settings.from_env(plain_env(manifests) | mounted))
+    assert len(watched) == 2  # the identity providers' Secret and Keycloak's admin Secret
+    for resource, namespace in watched:
+        assert resource.field_selector
+        name = resource.field_selector.removeprefix("metadata.name=")
+        granted = {
+            verb
+            for manifest in manifests
+            if manifest["kind"] == "Role" and manifest["metadata"]["namespace"] == namespace
+            for rule in manifest["rules"]
+            if name in rule.get("resourceNames", [])
+            for verb in rule["verbs"]
+        }
+        assert {"get", "list", "watch"} <= granted, (namespace, name)
 
 
 @pytest.mark.needs_tools
