@@ -108,7 +108,6 @@ def _apiserver_argv(state_dir: Path, pki: Pki, port: int, etcd_url: str, tokens:
         f"--service-cluster-ip-range={SERVICE_CIDR}",
         "--allow-privileged=true",
         "--kubelet-preferred-address-types=InternalIP",  # kwok's nodes: 127.0.0.1
-        "--enable-priority-and-fairness=false",  # one client at a time: skip the bootstrap
         "--profiling=false",
     ]
 

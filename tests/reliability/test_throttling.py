@@ -37,18 +37,6 @@ TOO_MANY = b'{"error":"too many requests"}'
 APPS = 3
 
 
-def failures(controller: ControllerProcess, targets: list[Target]) -> float:
-    """Failed reconciles of these apps (other modules' apps may share the cluster)."""
-    apps = {target.app for target in targets}
-    return sum(
-        value
-        for (sample, labels), value in controller.metrics().items()
-        if sample == "reconcile_total"
-        and dict(labels).get("result") == "failure"
-        and dict(labels).get("name") in apps
-    )
-
-
 def throttling_proxy(name: str, url: str, status: int, body: bytes) -> ThrottlingProxy:
     parts = urlsplit(url)
     assert parts.hostname
@@ -102,7 +90,7 @@ def test_throttled_apps_reach_running_without_a_failed_reconcile(
         }
         assert counted["aws"] > 0, counted
         assert counted["keycloak"] > 0, counted
-        assert failures(controller, targets) == 0
+        assert controller.failed_reconciles(t.app for t in targets) == 0
         record("throttling.proxy_throttled", {"s3": s3.throttled, "keycloak": keycloak.throttled})
         record("throttling.counted", counted)
     finally:

@@ -331,6 +331,18 @@ class ControllerProcess:
             if sample == name and labels.items() <= dict(sample_labels).items()
         )
 
+    def failed_reconciles(self, apps: Iterable[str]) -> float:
+        """Failed reconciles of these apps (other modules' apps may share the cluster; the
+        metric's `name` label cannot be filtered through `total`)."""
+        names = set(apps)
+        return sum(
+            value
+            for (sample, labels), value in self.metrics().items()
+            if sample == "reconcile_total"
+            and dict(labels).get("result") == "failure"
+            and dict(labels).get("name") in names
+        )
+
     def writes(self) -> float:
         """Kubernetes writes (Leases apart) and provisioner writes so far."""
         kube = sum(
