@@ -13,6 +13,7 @@ BENCHMARKS: Final = {
     "keycloak": "benchmarks.keycloak_bench",
     "drift": "benchmarks.drift_bench",
     "scale": "benchmarks.scale_bench",
+    "monorepo": "benchmarks.monorepo_bench",
 }
 
 

@@ -28,8 +28,9 @@ from devstack.argocd import (
     seed_gitops_repo,
     sidecar_env,
 )
+from devstack.gitclone import Clone
 from tests.support.controller_harness import Harness, running_controller
-from tests.support.gitops_clone import Clone, greeter
+from tests.support.greeter import greeter
 from tests.support.stack import LocalStack
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]

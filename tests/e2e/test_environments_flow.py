@@ -21,9 +21,10 @@ from controller.web import create_app
 from devstack import ArgoCD, wait_until
 from devstack.argocd import platform_objects, retire_application, sidecar_env
 from devstack.controlplane import redeclare
+from devstack.gitclone import Clone
 from plattr.environments import DEFAULT_FILE
 from tests.support.controller_harness import Harness, running_controller
-from tests.support.gitops_clone import Clone, greeter
+from tests.support.greeter import greeter
 from tests.support.stack import LocalStack
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]

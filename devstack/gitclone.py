@@ -1,5 +1,5 @@
-"""A developer's side of the GitOps repo for the end-to-end tests: a clone that commits and
-pushes over HTTP as to a forge, and the small app they push."""
+"""A developer's clone of the local platform's GitOps repo: commit and push over HTTP as to a
+forge (the push reaches Argo CD by webhook). Used by the end-to-end tests and the benchmarks."""
 
 from __future__ import annotations
 
@@ -9,24 +9,7 @@ from typing import Any
 
 import yaml
 
-
-def greeter(environment: str, **overrides: Any) -> dict[str, Any]:
-    """An app with a database and no Ingress, so Argo CD's health of it rests on the
-    Deployment and the Plattr Application alone."""
-    return {
-        "apiVersion": "platform.internal/v1alpha1",
-        "kind": "Application",
-        "metadata": {"name": "greeter"},
-        "spec": {
-            "framework": "custom",
-            "environment": environment,
-            "imageRef": "registry.example.test/greeter:1.0.0",
-            "port": 8080,
-            "ingress": {"enabled": False},
-            "database": {"enabled": True},
-            **overrides,
-        },
-    }
+from devstack.errors import StackError
 
 
 class Clone:
@@ -48,7 +31,8 @@ class Clone:
         done = subprocess.run(
             [*argv, *args], capture_output=True, text=True, check=False, timeout=60
         )
-        assert done.returncode == 0, f"git {' '.join(args)}: {done.stderr}"
+        if done.returncode != 0:
+            raise StackError(f"git {' '.join(args)} in {self.path}: {done.stderr.strip()}")
         return done.stdout.strip()
 
     def write_app(self, manifest: dict[str, Any]) -> Path:
