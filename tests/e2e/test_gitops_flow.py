@@ -318,7 +318,7 @@ def deployment_env(manifests: Sequence[Manifest]) -> dict[str, str]:
     (secret,) = (
         m for m in manifests if m["kind"] == "Secret" and m["metadata"]["name"] == ref["name"]
     )
-    return plain_env(list(manifests)) | {
+    return plain_env(manifests) | {
         "DASHBOARD_TOKEN": base64.b64decode(secret["data"][ref["key"]]).decode()
     }
 

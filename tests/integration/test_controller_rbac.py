@@ -28,6 +28,7 @@ from renderer.render import render
 from tests.integration.test_admission_policy import sneaky
 from tests.support.apply import apply
 from tests.support.chart import render_chart
+from tests.support.fault_support import service_account_token
 from tests.support.render_helpers import OPTIONS
 
 pytestmark = pytest.mark.stack
@@ -110,11 +111,7 @@ def controller_kube(installed: Manifest, control_plane: ControlPlane, kube_api_c
     """The controller's client, authenticated as its ServiceAccount with a TokenRequest token;
     returned once RBAC and the deletion policy are in force for it."""
     admin = Kube(kube_api_client)
-    account = (
-        f"/api/v1/namespaces/{CONTROLLER_NAMESPACE}/serviceaccounts/{CONTROLLER_SERVICE_ACCOUNT}"
-    )
-    request = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {}}
-    token = admin.create(f"{account}/token", request)["status"]["token"]
+    token = service_account_token(admin, CONTROLLER_NAMESPACE, CONTROLLER_SERVICE_ACCOUNT)
     admin_configuration = kube_api_client.configuration
     configuration = k8s.Configuration(
         host=admin_configuration.host, api_key={"BearerToken": f"Bearer {token}"}

@@ -20,13 +20,17 @@ import pytest
 from kubernetes.dynamic import DynamicClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from controller.kinds import APPLICATION
 from controller.machinery.kube import Kube
 from devstack.controlplane import ControlPlane, write_kubeconfig
 from plattr.naming import Target
 from tests.support.apply import apply
 from tests.support.controller_harness import apply_manifests, controller_env, rendered, spec
-from tests.support.fault_support import ControllerProcess, phase, wait_all
+from tests.support.fault_support import (
+    ControllerProcess,
+    not_yet_running,
+    service_account_token,
+    wait_all,
+)
 from tests.support.reliability_support import record
 from tests.support.stack import LocalStack
 
@@ -47,7 +51,11 @@ def flow_control() -> list[dict[str, Any]]:
     the defaults' 245 shares), lending and borrowing none, rejecting what does not fit."""
     every = {"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}
     return [
-        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": ACCOUNT}},
+        {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": {"name": ACCOUNT, "namespace": NAMESPACE},
+        },
         {
             "apiVersion": "rbac.authorization.k8s.io/v1",
             "kind": "ClusterRoleBinding",
@@ -98,8 +106,8 @@ def flow_control() -> list[dict[str, Any]]:
     ]
 
 
-def apiserver_metric(plane: ControlPlane, name: str, **labels: str) -> float:
-    """A counter of the API server's own /metrics, summed over the samples with `labels`."""
+def rejected_by_level(plane: ControlPlane) -> float:
+    """The requests the API server has rejected at the test's priority level (its /metrics)."""
     answer = httpx.get(
         f"{plane.url}/metrics",
         headers={"Authorization": f"Bearer {plane.token}"},
@@ -111,7 +119,8 @@ def apiserver_metric(plane: ControlPlane, name: str, **labels: str) -> float:
         sample.value
         for family in text_string_to_metric_families(answer.text)
         for sample in family.samples
-        if sample.name == name and labels.items() <= sample.labels.items()
+        if sample.name == "apiserver_flowcontrol_rejected_requests_total"
+        and sample.labels.get("priority_level") == LEVEL
     )
 
 
@@ -152,19 +161,15 @@ def throttled_account(
     admin = DynamicClient(kube_api_client)
     objects = flow_control()
     for manifest in objects:
-        manifest["metadata"].setdefault("namespace", NAMESPACE)
         apply(admin, manifest)
-    account = f"/api/v1/namespaces/{NAMESPACE}/serviceaccounts/{ACCOUNT}"
-    request = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {}}
-    token = Kube(kube_api_client).create(f"{account}/token", request)["status"]["token"]
+    token = service_account_token(Kube(kube_api_client), NAMESPACE, ACCOUNT)
     path = tmp_path_factory.mktemp("throttled") / "kubeconfig"
     write_kubeconfig(path, plane.url, token, plane.ca_file)
     yield path, token
     for manifest in reversed(objects):
         resource = admin.resources.get(api_version=manifest["apiVersion"], kind=manifest["kind"])
-        namespaced = resource.namespaced
         resource.delete(
-            name=manifest["metadata"]["name"], namespace=NAMESPACE if namespaced else None
+            name=manifest["metadata"]["name"], namespace=manifest["metadata"].get("namespace")
         )
 
 
@@ -174,9 +179,7 @@ def test_apps_reach_running_through_the_api_servers_429s(
     plane = stack.control_plane
     kubeconfig, token = throttled_account
     kube = Kube(stack.kube_api_client)
-    rejected_before = apiserver_metric(
-        plane, "apiserver_flowcontrol_rejected_requests_total", priority_level=LEVEL
-    )
+    rejected_before = rejected_by_level(plane)
     env = {
         **controller_env(stack),
         "KUBECONFIG": str(kubeconfig),
@@ -188,23 +191,16 @@ def test_apps_reach_running_through_the_api_servers_429s(
         controller.wait_ready()
         targets = [Target(f"apf-{uuid.uuid4().hex[:6]}", "staging") for _ in range(APPS)]
         app_spec = spec(auth={"enabled": False}, scaling={"min": 1, "max": 1})
-
-        def not_running() -> list[str]:
-            found = {t.app: phase(kube, APPLICATION, t.namespace, t.app) for t in targets}
-            assert "Failed" not in found.values(), found
-            return [f"{app}={value}" for app, value in found.items() if value != "Running"]
-
         with neighbour(plane, token):
             for target in targets:
                 apply_manifests(kube, rendered(app_spec, target.app))
-            wait_all(not_running, "apps Running through 429s", logs=controller.log)
-        counted = controller.total("external_throttled_total", service="kubernetes")
-        rejected = (
-            apiserver_metric(
-                plane, "apiserver_flowcontrol_rejected_requests_total", priority_level=LEVEL
+            wait_all(
+                lambda: not_yet_running(kube, targets),
+                "apps Running through 429s",
+                logs=controller.log,
             )
-            - rejected_before
-        )
+        counted = controller.total("external_throttled_total", service="kubernetes")
+        rejected = rejected_by_level(plane) - rejected_before
         assert rejected > 0, "the API server rejected none of the controller's requests"
         assert counted > 0, counted
         assert controller.failed_reconciles(t.app for t in targets) == 0

@@ -12,7 +12,6 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from controller.kinds import APPLICATION
 from controller.machinery.kube import Kube
 from plattr.naming import Target
 from tests.support.controller_harness import (
@@ -23,7 +22,12 @@ from tests.support.controller_harness import (
     rendered,
     spec,
 )
-from tests.support.fault_support import ControllerProcess, ThrottlingProxy, phase, wait_all
+from tests.support.fault_support import (
+    ControllerProcess,
+    ThrottlingProxy,
+    not_yet_running,
+    wait_all,
+)
 from tests.support.reliability_support import record
 from tests.support.stack import LocalStack
 
@@ -75,13 +79,9 @@ def test_throttled_apps_reach_running_without_a_failed_reconcile(
         targets = [Target(f"thr-{uuid.uuid4().hex[:6]}", "staging") for _ in range(APPS)]
         for target in targets:
             apply_manifests(kube, rendered(spec(), target.app))
-
-        def not_running() -> list[str]:
-            found = {t.app: phase(kube, APPLICATION, t.namespace, t.app) for t in targets}
-            assert "Failed" not in found.values(), found
-            return [f"{app}={value}" for app, value in found.items() if value != "Running"]
-
-        wait_all(not_running, "throttled apps Running", logs=controller.log)
+        wait_all(
+            lambda: not_yet_running(kube, targets), "throttled apps Running", logs=controller.log
+        )
         assert s3.throttled > 0
         assert keycloak.throttled > 0
         counted = {

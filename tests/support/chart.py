@@ -4,6 +4,7 @@ and the ones that install or check what it renders."""
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +70,7 @@ def argocd_objects(values: dict[str, Any] | None = None) -> list[dict[str, Any]]
     return [m for m in rendered if m["kind"] in ARGOCD_KINDS]
 
 
-def plain_env(manifests: list[dict[str, Any]]) -> dict[str, str]:
+def plain_env(manifests: Iterable[dict[str, Any]]) -> dict[str, str]:
     """The plain values (not those from a Secret) of the controller's container in a render."""
     (deployment,) = (m for m in manifests if m["kind"] == "Deployment")
     container = deployment["spec"]["template"]["spec"]["containers"][0]

@@ -382,6 +382,22 @@ def phase(kube: Kube, kind: ApiResource, namespace: str, name: str) -> str | Non
     return value
 
 
+def not_yet_running(kube: Kube, targets: Iterable[Target]) -> list[str]:
+    """`app=phase` of the apps not Running yet; fails at once if one is Failed (the throttling
+    tests' apps must never be)."""
+    found = {t.app: phase(kube, APPLICATION, t.namespace, t.app) for t in targets}
+    assert "Failed" not in found.values(), found
+    return [f"{app}={value}" for app, value in found.items() if value != "Running"]
+
+
+def service_account_token(kube: Kube, namespace: str, name: str) -> str:
+    """A token of ServiceAccount `namespace/name` from the TokenRequest API."""
+    account = f"/api/v1/namespaces/{namespace}/serviceaccounts/{name}"
+    request = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {}}
+    token: str = kube.create(f"{account}/token", request)["status"]["token"]
+    return token
+
+
 def conditions(
     kube: Kube, kind: ApiResource, namespace: str, name: str
 ) -> dict[str, dict[str, Any]]:
